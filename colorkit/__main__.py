@@ -1,0 +1,3 @@
+from colorkit.cli import main
+
+main()

@@ -1,0 +1,94 @@
+"""``colorkit evaluate``: PSNR, SSIM, ab-MSE and colourfulness against the truth, per group too."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.progress import Progress
+from rich.table import Table
+
+from colorkit.cli.common import EXIT_FILES_FAILED, catch_errors, err, out
+from colorkit.data.images import find_images, read_split
+from colorkit.engine.colorizer import Colorizer
+from colorkit.engine.evaluate import EvalResult, evaluate as run_evaluation
+from colorkit.engine.files import atomic_write_json
+from colorkit.errors import ColorkitError
+from colorkit.plugins import get_host
+
+COLUMNS = ("psnr", "ssim", "ab_mse", "colorfulness", "colorfulness_gap")
+
+
+def _table(title: str, rows: dict[str, dict[str, float]], truth: float | None, n: int | None = None) -> Table:
+    table = Table(title=title if n is None else f"{title} ({n} photos)")
+    table.add_column("prediction")
+    for c in COLUMNS:
+        table.add_column(c, justify="right")
+    for name, metrics in rows.items():
+        if name == "truth":
+            continue
+        table.add_row(name, *(f"{metrics[c]:.4f}" if c == "ssim" else f"{metrics[c]:.2f}" for c in COLUMNS if c in metrics))
+    if truth is not None:
+        table.add_row("truth", "inf", "1.0000", "0.00", f"{truth:.2f}", "0.00")
+    return table
+
+
+@catch_errors
+def evaluate(
+    checkpoint: Path = typer.Argument(..., help="A run directory or a .safetensors checkpoint."),
+    data: Path = typer.Option(..., "--data", help="Folder of colour photos with known truth."),
+    split: Optional[Path] = typer.Option(None, "--split", help="File listing the photos to use (names relative to --data)."),
+    size: int = typer.Option(256, min=8, help="Evaluation resolution: photos are resized to size x size."),
+    limit: Optional[int] = typer.Option(None, min=1, help="Use only the first N photos."),
+    json_path: Optional[Path] = typer.Option(None, "--json", help="Where to write the results (default: beside the checkpoint)."),
+    device: str = typer.Option("auto", help='"auto", "cpu" or "cuda".'),
+) -> None:
+    """Measure a checkpoint beside the all-gray baseline; prints tables and writes JSON."""
+    colorizer = Colorizer.load(checkpoint, device=device)
+    if split is not None:
+        files, missing = read_split(data, split)
+        if missing:
+            raise ColorkitError(f"{split}: {len(missing)} listed photos are missing under {data}, first: {missing[0]}")
+    else:
+        found = find_images(data)
+        files = found.files
+        for p in found.problems:
+            err.print(f"[yellow]warning:[/] {p}")
+    files = files[:limit] if limit else files
+    if not files:
+        raise ColorkitError(f"--data {data}: no photos to evaluate")
+    host = get_host()
+    metrics = {name: host.metrics.get(name).factory for name in host.metrics.names()}
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task("evaluating", total=len(files))
+        result = run_evaluation(colorizer, files, size=size, metrics=metrics, on_progress=lambda k: progress.advance(task, k))
+    _report(result)
+    target = json_path or Path(colorizer.source).parent.parent / f"evaluate-{(split.stem if split else data.name)}.json"
+    atomic_write_json(target, dict(result.to_json(), checkpoint=colorizer.source, data=str(data), split=str(split) if split else None, size=size))
+    out.print(f"results written to {target}", highlight=False)
+    if result.failed:
+        for line in result.failed:
+            err.print(f"[red]failed:[/] {line}", highlight=False)
+        raise typer.Exit(EXIT_FILES_FAILED)
+
+
+def _report(result: EvalResult) -> None:
+    truth = result.overall.get("truth", {}).get("colorfulness")
+    out.print(_table("overall", result.overall, truth, result.n))
+    if result.groups:
+        table = Table(title="per group (model)")
+        table.add_column("group")
+        table.add_column("n", justify="right")
+        for c in COLUMNS:
+            table.add_column(c, justify="right")
+        table.add_column("truth colourfulness", justify="right")
+        for group, rows in result.groups.items():
+            m = rows["model"]
+            table.add_row(group, str(result.counts[group]), *(f"{m[c]:.4f}" if c == "ssim" else f"{m[c]:.2f}" for c in COLUMNS if c in m), f"{rows.get('truth', {}).get('colorfulness', float('nan')):.2f}")
+        out.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(evaluate)

@@ -1,0 +1,73 @@
+"""``colorkit run``: train from a recipe, or resume a run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.table import Table
+
+from colorkit.cli.common import catch_errors, err, out
+from colorkit.engine.trainer import TrainResult, read_metrics, resume_run, start_run
+from colorkit.errors import ColorkitError
+from colorkit.recipe import load_recipe
+
+
+@catch_errors
+def run(
+    recipe: Optional[Path] = typer.Argument(None, help="Recipe file (TOML). Not needed with --resume."),
+    set_: List[str] = typer.Option([], "--set", help="Override a key, e.g. --set train.lr=1e-4 (repeatable)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Train on this image folder instead of data.source."),
+    split: Optional[Path] = typer.Option(None, "--split", help="File listing the training images in --data."),
+    val_split: Optional[Path] = typer.Option(None, "--val-split", help="File listing the validation images in --data."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Parent folder of the run directory (output.dir)."),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue this run directory from its last checkpoint."),
+) -> None:
+    """Train a model from a TOML recipe; each run writes its own directory under runs/."""
+    if resume is not None:
+        if recipe is not None or data or split or val_split or out_dir:
+            raise ColorkitError("--resume continues a run with its own recipe.toml; only --set (e.g. a larger train.epochs) may change it")
+        trainer = resume_run(resume, overrides=list(set_), console=err)
+        err.print(f"resuming [bold]{resume}[/] at epoch {trainer.state['epoch']}, {trainer.state['images']} images seen")
+    else:
+        if recipe is None:
+            raise ColorkitError("give a recipe file, e.g. colorkit run recipes/cunet_mse.toml, or --resume RUN_DIR")
+        overrides = list(set_)
+        if data is not None:
+            overrides.append(f"data.source={str(data)!r}")
+        if split is not None:
+            overrides.append(f"data.train_split={str(split)!r}")
+        if val_split is not None:
+            overrides.append(f"data.val_split={str(val_split)!r}")
+        if out_dir is not None:
+            overrides.append(f"output.dir={str(out_dir)!r}")
+        trainer = start_run(load_recipe(recipe, overrides), source=str(recipe), console=err)
+        err.print(f"run directory [bold]{trainer.run_dir}[/] (seed {trainer.seed}, device {trainer.device})")
+    result = trainer.run()
+    _summary(result)
+
+
+def _summary(r: TrainResult) -> None:
+    last = (read_metrics(r.run_dir) or [{}])[-1]
+    table = Table(title=f"run {r.run_dir.name}", show_header=False)
+    rows = [
+        ("run directory", str(r.run_dir)),
+        ("stopped", r.stopped),
+        ("epochs / steps", f"{r.epochs} / {r.steps}"),
+        ("images seen", str(r.images)),
+        ("training time", f"{r.seconds:.1f} s ({r.images_per_s:.1f} img/s)"),
+        ("final train loss", f"{r.train_loss:.5f}"),
+    ]
+    if "val_total" in last:
+        rows += [("val loss", f"{last['val_total']:.5f}"), ("val ab-MSE", f"{last['val_ab_mse']:.1f}"), ("val PSNR", f"{last['val_psnr']:.2f} dB")]
+    if r.bad_files:
+        rows.append(("skipped files", f"{r.bad_files} (listed above)"))
+    rows.append(("colorize with", f"colorkit colorize {r.run_dir} PHOTO... -o OUT"))
+    for k, v in rows:
+        table.add_row(k, v)
+    out.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(run)

@@ -1,0 +1,1 @@
+"""Image folders, split lists, the embedded sample, and LAB conversion."""

@@ -1,0 +1,152 @@
+"""Datasets for training and validation: image files or the embedded sample, as uint8 RGB tensors.
+
+LAB conversion happens on whole batches on the training device (see :mod:`colorkit.data.lab`), so
+workers only decode and resize. A file that cannot be decoded comes back as an error entry; the
+collate function drops it and hands the message to the trainer, which counts and reports it.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import Dataset, Sampler
+
+from colorkit.data.images import find_images, open_image, read_split, resize_rgb
+from colorkit.data.sample import VALIDATION, sample_photos
+from colorkit.errors import ColorkitError, ImageError
+
+
+class ImageFiles(Dataset):
+    """Image files resized to ``size x size``; items are ``{"rgb": uint8 (3, S, S), "index": i}``."""
+
+    def __init__(self, files: list[Path], size: int):
+        self.files = list(files)
+        self.size = size
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, i: int) -> dict:
+        try:
+            rgb = resize_rgb(open_image(self.files[i], draft_size=self.size), self.size)
+        except ImageError as exc:
+            return {"error": str(exc), "index": i}
+        return {"rgb": torch.from_numpy(rgb.copy()).permute(2, 0, 1), "index": i}
+
+
+class SampleCrops(Dataset):
+    """Random square crops of the embedded sample photos, drawn afresh each epoch from the seed."""
+
+    def __init__(self, photos: list[Path], size: int, count: int, seed: int):
+        self.images = [open_image(p) for p in photos]
+        self.size, self.count, self.seed, self.epoch = size, count, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, i: int) -> dict:
+        rng = random.Random(f"{self.seed}/{self.epoch}/{i}")
+        img = self.images[i % len(self.images)]
+        w, h = img.size
+        side = int(min(w, h) * rng.uniform(0.4, 1.0))
+        x, y = rng.randint(0, w - side), rng.randint(0, h - side)
+        crop = img.crop((x, y, x + side, y + side)).resize((self.size, self.size), Image.Resampling.BICUBIC)
+        return {"rgb": torch.from_numpy(np.asarray(crop).copy()).permute(2, 0, 1), "index": i}
+
+
+def collate(items: list[dict]) -> dict:
+    """Stack the decoded images; keep the errors of the others as messages."""
+    good = [it for it in items if "rgb" in it]
+    return {
+        "rgb": torch.stack([it["rgb"] for it in good]) if good else None,
+        "index": torch.tensor([it["index"] for it in good], dtype=torch.long),
+        "errors": [it["error"] for it in items if "error" in it],
+    }
+
+
+class EpochSampler(Sampler[int]):
+    """A seeded permutation per epoch, so data order is reproducible and resumable."""
+
+    def __init__(self, n: int, seed: int):
+        self.n, self.seed, self.epoch, self.start = n, seed, 0, 0
+
+    def set_epoch(self, epoch: int, start: int = 0) -> None:
+        """Select the epoch's permutation; ``start`` skips the items a resumed run already saw."""
+        self.epoch, self.start = epoch, start
+
+    def __len__(self) -> int:
+        return max(0, self.n - self.start)
+
+    def __iter__(self):
+        g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        return iter(torch.randperm(self.n, generator=g)[self.start :].tolist())
+
+
+@dataclass
+class DataSplit:
+    """The datasets of a run and what was left out on the way."""
+
+    train: Dataset
+    val: Dataset
+    val_names: list[str]
+    missing: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def _seeded_shuffle(files: list[Path], seed: int) -> list[Path]:
+    order = torch.randperm(len(files), generator=torch.Generator().manual_seed(seed)).tolist()
+    return [files[i] for i in order]
+
+
+def build_datasets(data, seed: int) -> DataSplit:
+    """Datasets for a recipe's ``[data]`` section (a :class:`colorkit.recipe.DataConfig`)."""
+    if data.source == "sample":
+        photos = sample_photos()
+        train = SampleCrops(list(photos.values()), data.size, data.sample_crops, seed)
+        val_files = [photos[n] for n in VALIDATION]
+        return DataSplit(train, ImageFiles(val_files, data.size), [p.name for p in val_files])
+
+    root = Path(data.source)
+    if not root.is_dir():
+        raise ColorkitError(f"data.source: '{root}' is not a folder (use \"sample\" for the embedded photos)")
+    missing: list[str] = []
+    problems: list[str] = []
+    if data.train_split:
+        files, missing = read_split(root, data.train_split)
+    else:
+        found = find_images(root)
+        files, problems = found.files, [str(p) for p in found.problems]
+    if data.val_split:
+        val_files, val_missing = read_split(root, data.val_split)
+        missing += val_missing
+    else:
+        shuffled = _seeded_shuffle(files, seed)
+        n_val = max(1, round(len(files) * data.val_fraction)) if data.val_fraction > 0 and len(files) > 1 else 0
+        val_files, files = sorted(shuffled[:n_val]), sorted(shuffled[n_val:])
+    if data.limit is not None and len(files) > data.limit:
+        files = sorted(_seeded_shuffle(files, seed)[: data.limit])
+    if not files:
+        raise ColorkitError(f"data.source: no training images found in '{root}'")
+    if missing and data.on_bad_file == "stop":
+        raise ColorkitError(f"{len(missing)} listed images do not exist under '{root}', first: {missing[0]}")
+    if data.on_bad_file == "stop":
+        check_decodable(files + val_files)
+    names = [str(f.relative_to(root)) for f in val_files]
+    return DataSplit(ImageFiles(files, data.size), ImageFiles(val_files, data.size), names, missing, problems)
+
+
+def check_decodable(files: list[Path]) -> None:
+    """Decode every file once, stopping at the first bad one (``on_bad_file = "stop"``)."""
+    for f in files:
+        try:
+            open_image(f, draft_size=64)
+        except ImageError as exc:
+            raise ColorkitError(f"data: {exc} (on_bad_file = \"stop\"; set it to \"skip\" to train without it)") from None

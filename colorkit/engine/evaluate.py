@@ -1,0 +1,112 @@
+"""Measure a colorizer on photos with known colour, beside the all-gray baseline (ab = 0).
+
+Protocol (as in the UTKFace reference figures): each photo is resized to ``size x size``
+(bicubic); a prediction keeps the photo's true L and replaces ab; every registered metric is computed
+per image on RGB in [0, 1] and averaged. Where file names carry group labels, groups are averaged too.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch.nn.functional as F
+from PIL import Image
+
+from colorkit.data.images import open_image
+from colorkit.data.labels import parse_groups
+from colorkit.engine.colorizer import Colorizer
+from colorkit.errors import ImageError
+from colorkit.metrics import colorfulness, protocol_prediction
+
+GRAY = "gray (ab = 0)"
+
+
+@dataclass
+class EvalResult:
+    """Mean metrics per predictor, overall and per group, and the files that failed."""
+
+    overall: dict[str, dict[str, float]]
+    groups: dict[str, dict[str, dict[str, float]]]
+    counts: dict[str, int]
+    n: int
+    failed: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"n": self.n, "overall": self.overall, "groups": self.groups, "group_counts": self.counts, "failed": self.failed}
+
+
+class _Means:
+    def __init__(self):
+        self.sums: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        self.n = 0
+
+    def add(self, values: dict[str, dict[str, float]]) -> None:
+        for row, metrics in values.items():
+            for k, v in metrics.items():
+                self.sums[row][k] += v
+        self.n += 1
+
+    def means(self) -> dict[str, dict[str, float]]:
+        return {row: {k: v / self.n for k, v in m.items()} for row, m in self.sums.items()}
+
+
+def _score(metrics: dict[str, Callable], wants_ab: set[str], pred: np.ndarray, true: np.ndarray, ab: np.ndarray) -> dict[str, float]:
+    return {name: float(fn(pred, true, pred_ab=ab) if name in wants_ab else fn(pred, true)) for name, fn in metrics.items()}
+
+
+def evaluate(
+    colorizer: Colorizer,
+    files: list[Path],
+    *,
+    size: int = 256,
+    metrics: dict[str, Callable],
+    label: str = "model",
+    batch_size: int = 16,
+    on_progress: Callable[[int], None] | None = None,
+) -> EvalResult:
+    """Evaluate ``colorizer`` on ``files``; a file that cannot be read is listed in ``failed``.
+
+    Metrics get float RGB in [0, 1]; those with a ``pred_ab`` keyword also get the predicted ab in
+    LAB units before the gamut clamp, as the reference protocol measures ab-MSE.
+    """
+    wants_ab = {n for n, fn in metrics.items() if "pred_ab" in inspect.signature(fn).parameters}
+    overall, groups = _Means(), defaultdict(_Means)
+    failed: list[str] = []
+    zero_ab = np.zeros((size, size, 2))
+    for start in range(0, len(files), batch_size):
+        chunk, truths = [], []
+        for f in files[start : start + batch_size]:
+            try:
+                truths.append(np.asarray(open_image(f).resize((size, size), Image.Resampling.BICUBIC)))
+                chunk.append(f)
+            except ImageError as exc:
+                failed.append(str(exc))
+        if truths:
+            ab_small = colorizer.predict_many(truths)
+            ab_full = F.interpolate(ab_small, size=(size, size), mode="bilinear", align_corners=False)
+            ab_full = ab_full.permute(0, 2, 3, 1).double().cpu().numpy()
+        for i, (f, truth) in enumerate(zip(chunk, truths)):
+            true = truth / 255.0
+            pred, gray = protocol_prediction(truth, ab_full[i]), protocol_prediction(truth, zero_ab)
+            values = {
+                label: _score(metrics, wants_ab, pred, true, ab_full[i]),
+                GRAY: _score(metrics, wants_ab, gray, true, zero_ab),
+                "truth": {"colorfulness": colorfulness(true)},
+            }
+            overall.add(values)
+            for key, value in (parse_groups(f.name) or {}).items():
+                groups[f"{key}={value}"].add(values)
+        if on_progress:
+            on_progress(len(files[start : start + batch_size]))
+    return EvalResult(
+        overall=overall.means() if overall.n else {},
+        groups={k: g.means() for k, g in sorted(groups.items())},
+        counts={k: g.n for k, g in sorted(groups.items())},
+        n=overall.n,
+        failed=failed,
+    )

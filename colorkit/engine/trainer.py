@@ -1,0 +1,375 @@
+"""The training loop: a recipe in, a self-describing run directory out.
+
+Data order, flips and sample crops are drawn from the seed, the epoch and the step, and the
+checkpoint stores optimiser, schedule and RNG state with the position inside the epoch, so a resumed
+run continues exactly where the checkpoint was written.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import random
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from torch.utils.data import DataLoader
+
+import colorkit
+from colorkit.data.dataset import DataSplit, EpochSampler, build_datasets, collate
+from colorkit.data.lab import AB_SCALE, lab_to_rgb, rgb_to_lab, rgb_to_model_io
+from colorkit.engine import checkpoint as ckpt
+from colorkit.engine.build import build_losses, build_model, build_optimizer, build_scheduler, resolve_device
+from colorkit.engine.files import append_jsonl, atomic_write_json, atomic_write_text, create_run_dir
+from colorkit.errors import ColorkitError
+from colorkit.plugins import get_host
+from colorkit.recipe import Recipe, check_names, load_recipe
+from colorkit.report.grid import save_sample_grid
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    epochs: int
+    steps: int
+    images: int
+    seconds: float
+    stopped: str
+    train_loss: float
+    val_loss: float | None
+    bad_files: int
+
+    @property
+    def images_per_s(self) -> float:
+        return self.images / self.seconds if self.seconds > 0 else 0.0
+
+
+def environment(device: torch.device, host) -> dict:
+    return {
+        "colorkit": colorkit.__version__,
+        "torch": torch.__version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "device": str(device) if device.type != "cuda" else f"{device} ({torch.cuda.get_device_name(device)})",
+        "torch_threads": torch.get_num_threads(),
+        "plugins": {p.name: {"version": p.version, "source": p.source, "errors": p.errors} for p in host.plugins},
+    }
+
+
+def _budget_images(recipe: Recipe, n_train: int) -> int:
+    t = recipe.train
+    limits = [t.epochs * n_train if t.epochs else None, t.max_images, t.max_steps * t.batch_size if t.max_steps else None]
+    return min(x for x in limits if x is not None)
+
+
+class Trainer:
+    """One run: built from a recipe (new run) or from a run directory (resume)."""
+
+    def __init__(self, recipe: Recipe, run_dir: Path, host, console: Console, resume: bool = False):
+        self.recipe, self.run_dir, self.host, self.console = recipe, run_dir, host, console
+        self.seed = recipe.seed
+        torch.manual_seed(self.seed)
+        random.seed(self.seed)
+        self.device = resolve_device(recipe.train.device)
+        self.data: DataSplit = build_datasets(recipe.data, self.seed)
+        self.losses = build_losses(recipe, host).to(self.device)
+        self.model_spec = {
+            "name": recipe.model.name,
+            "args": recipe.model.args,
+            "in_channels": 1,
+            "out_channels": self.losses.out_channels,
+        }
+        self.model = build_model(self.model_spec, host).to(self.device)
+        self.opt = build_optimizer(recipe, self.model.parameters())
+        n = len(self.data.train)
+        self.sampler = EpochSampler(n, self.seed)
+        self.loader = DataLoader(
+            self.data.train,
+            batch_size=recipe.train.batch_size,
+            sampler=self.sampler,
+            collate_fn=collate,
+            num_workers=recipe.data.workers,
+            persistent_workers=False,
+            pin_memory=self.device.type == "cuda",
+        )
+        self.val_loader = DataLoader(self.data.val, batch_size=recipe.train.batch_size, collate_fn=collate, num_workers=recipe.data.workers)
+        self.budget_images = _budget_images(recipe, n)
+        self.sched = build_scheduler(recipe, self.opt, math.ceil(self.budget_images / recipe.train.batch_size))
+        self.state = {"epoch": 0, "batch": 0, "step": 0, "images": 0, "best": None, "seconds": 0.0, "bad_files": 0, "done": None}
+        self.epoch_sums: dict[str, float] = {}
+        self.epoch_count = 0
+        self.bad_names: set[str] = set()
+        if resume:
+            self._load_last()
+
+    # --- checkpoints ---------------------------------------------------------------------------
+    @property
+    def meta(self) -> dict:
+        return {
+            "model": self.model_spec,
+            "decoder": self.losses.decoder_spec,
+            "size": self.recipe.data.size,
+            "recipe": self.recipe.name,
+        }
+
+    def _save(self, name: str, training: bool) -> None:
+        path = self.run_dir / "checkpoints" / f"{name}.safetensors"
+        if not training:
+            ckpt.save_checkpoint(path, modules={"model": self.model}, meta=self.meta)
+            return
+        state = dict(self.state, epoch_sums=self.epoch_sums, epoch_count=self.epoch_count)
+        state["scheduler"] = self.sched.state_dict() if self.sched is not None else None
+        ckpt.save_checkpoint(path, modules={"model": self.model}, meta=self.meta, optimizers={"model": self.opt}, state=state)
+
+    def _load_last(self) -> None:
+        path = self.run_dir / "checkpoints" / "last.safetensors"
+        tensors, meta = ckpt.read_checkpoint(path)
+        if meta.get("model") != self.model_spec:
+            raise ColorkitError(f"{path}: checkpoint is for model {meta.get('model')}, the run's recipe builds {self.model_spec}")
+        ckpt.load_modules(path, tensors, {"model": self.model})
+        ckpt.restore_training(tensors, meta, {"model": self.opt})
+        state = dict(meta["state"])
+        sched_state = state.pop("scheduler", None)
+        if self.sched is not None and sched_state is not None:
+            self.sched.load_state_dict(sched_state)
+        self.epoch_sums = state.pop("epoch_sums", {})
+        self.epoch_count = state.pop("epoch_count", 0)
+        self.state.update(state, done=None)  # a finished run may continue with a larger budget
+
+    # --- loop ----------------------------------------------------------------------------------
+    def _lr(self) -> float:
+        return self.opt.param_groups[0]["lr"]
+
+    def _flip(self, L: torch.Tensor, ab: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.recipe.data.flip:
+            return L, ab
+        g = torch.Generator().manual_seed(self.seed * 7_919 + self.state["step"])
+        mask = (torch.rand(L.shape[0], generator=g) < 0.5).to(L.device).view(-1, 1, 1, 1)
+        return torch.where(mask, L.flip(-1), L), torch.where(mask, ab.flip(-1), ab)
+
+    def _budget_left(self) -> bool:
+        t, s = self.recipe.train, self.state
+        if t.max_steps is not None and s["step"] >= t.max_steps:
+            return False
+        if t.max_images is not None and s["images"] >= t.max_images:
+            return False
+        return t.epochs is None or s["epoch"] < t.epochs
+
+    def _batches(self):
+        """This epoch's remaining batches; a resumed checkpoint skips those it already trained on."""
+        self.sampler.set_epoch(self.state["epoch"], start=self.state["batch"] * self.recipe.train.batch_size)
+        if hasattr(self.data.train, "set_epoch"):
+            self.data.train.set_epoch(self.state["epoch"])
+        return iter(self.loader)
+
+    def _train_step(self, batch: dict) -> int:
+        for err in batch["errors"]:
+            if err not in self.bad_names:
+                self.bad_names.add(err)
+                self.console.print(f"[yellow]skipped[/] {err}")
+        self.state["bad_files"] = len(self.bad_names)
+        if batch["rgb"] is None:
+            return 0
+        rgb = batch["rgb"].to(self.device, non_blocking=True).float() / 255.0
+        L, ab = self._flip(*rgb_to_model_io(rgb))
+        self.model.train()
+        output = self.model(L)
+        total, logs = self.losses(output, ab, L=L)
+        if not torch.isfinite(total):
+            raise ColorkitError(f"training diverged at step {self.state['step']}: loss is {float(total)}; lower optim.lr")
+        self.opt.zero_grad(set_to_none=True)
+        total.backward()
+        self.opt.step()
+        if self.sched is not None and self.recipe.schedule.name == "cosine":
+            self.sched.step()
+        n = rgb.shape[0]
+        for k, v in logs.items():
+            self.epoch_sums[k] = self.epoch_sums.get(k, 0.0) + v * n
+        self.epoch_count += n
+        self.state["step"] += 1
+        self.state["images"] += n
+        return n
+
+    @torch.no_grad()
+    def validate(self) -> dict:
+        self.model.eval()
+        sums: dict[str, float] = {}
+        count = 0
+        first = None
+        for batch in self.val_loader:
+            if batch["rgb"] is None:
+                continue
+            rgb = batch["rgb"].to(self.device).float() / 255.0
+            L, ab = rgb_to_model_io(rgb)
+            output = self.model(L)
+            _, logs = self.losses(output, ab, L=L)
+            pred_ab = self.losses.decode(output)
+            lab = rgb_to_lab(rgb)
+            pred_rgb = lab_to_rgb(torch.cat([lab[:, :1], pred_ab * AB_SCALE], 1))
+            ab_mse = ((pred_ab - ab) * AB_SCALE).pow(2).mean(dim=(1, 2, 3))
+            mse = (pred_rgb - rgb).pow(2).mean(dim=(1, 2, 3)).clamp_min(1e-10)
+            n = rgb.shape[0]
+            for k, v in logs.items():
+                sums[f"val_{k}"] = sums.get(f"val_{k}", 0.0) + v * n
+            sums["val_ab_mse"] = sums.get("val_ab_mse", 0.0) + float(ab_mse.sum())
+            sums["val_psnr"] = sums.get("val_psnr", 0.0) + float((10 * torch.log10(1 / mse)).sum())
+            count += n
+            if first is None:
+                first = (rgb, pred_rgb)
+        if count == 0:
+            return {}
+        out = {k: v / count for k, v in sums.items()}
+        if first is not None and self.recipe.output.samples and self.state["epoch"] % self.recipe.train.samples_every == 0:
+            k = self.recipe.output.samples
+            save_sample_grid(self.run_dir / "samples" / f"epoch-{self.state['epoch']:04d}.png", first[0][:k], first[1][:k])
+        return out
+
+    def _end_epoch(self, seconds: float, images_in_epoch: int) -> dict:
+        s, t = self.state, self.recipe.train
+        train = {k: v / max(1, self.epoch_count) for k, v in self.epoch_sums.items()}
+        record = {
+            "epoch": s["epoch"],
+            "step": s["step"],
+            "images": s["images"],
+            "lr": self._lr(),
+            "train_loss": train.get("total", float("nan")),
+            "terms": train,
+            "images_per_s": images_in_epoch / seconds if seconds > 0 else None,
+            "seconds": s["seconds"],
+            "bad_files": s["bad_files"],
+        }
+        if s["epoch"] % t.val_every == 0 or not self._budget_left():
+            record.update(self.validate())
+        monitor = record.get("val_total") if self.recipe.schedule.monitor == "val_loss" else record["train_loss"]
+        if self.sched is not None and self.recipe.schedule.name == "plateau" and monitor is not None:
+            self.sched.step(monitor)
+        score = record.get("val_total", record["train_loss"])
+        if s["best"] is None or score < s["best"]:
+            s["best"] = score
+            self._save("best", training=False)
+        append_jsonl(self.run_dir / "metrics.jsonl", record)
+        self.epoch_sums, self.epoch_count = {}, 0
+        return record
+
+    def run(self) -> TrainResult:
+        s, t = self.state, self.recipe.train
+        progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} img"),
+            TextColumn("{task.fields[info]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=False,
+        )
+        record: dict = {}
+        stopped = "budget"
+        with progress:
+            task = progress.add_task(self.recipe.name, total=self.budget_images, completed=s["images"], info="")
+            try:
+                while self._budget_left() and s["done"] is None:
+                    t0 = tick = time.perf_counter()
+                    images0 = s["images"]
+                    for batch in self._batches():
+                        n = self._train_step(batch)
+                        s["batch"] += 1
+                        now = time.perf_counter()
+                        s["seconds"] += now - tick
+                        tick = now
+                        rate = (s["images"] - images0) / max(1e-9, now - t0)
+                        loss = self.epoch_sums.get("total", 0.0) / max(1, self.epoch_count)
+                        progress.update(task, advance=n, info=f"loss {loss:.4f}  lr {self._lr():.1e}  {rate:.1f} img/s")
+                        if not self._budget_left_mid_epoch():
+                            break
+                    seconds = time.perf_counter() - t0
+                    s["epoch"] += 1  # a budget that runs out inside an epoch ends the run there
+                    s["batch"] = 0
+                    record = self._end_epoch(seconds, s["images"] - images0)
+                    if t.loss_threshold is not None and record["train_loss"] < t.loss_threshold:
+                        stopped = f"loss {record['train_loss']:.4g} < threshold {t.loss_threshold:g}"
+                        s["done"] = stopped
+                    if s["epoch"] % t.checkpoint_every == 0 or not self._budget_left():
+                        self._save("last", training=True)
+            except KeyboardInterrupt:
+                self._save("last", training=True)
+                self.console.print(f"[yellow]interrupted[/]: saved a resumable checkpoint; continue with --resume {self.run_dir}")
+                raise
+        if s["done"] is None:
+            s["done"] = stopped
+        self._save("last", training=True)
+        return TrainResult(
+            run_dir=self.run_dir,
+            epochs=s["epoch"],
+            steps=s["step"],
+            images=s["images"],
+            seconds=s["seconds"],
+            stopped=s["done"],
+            train_loss=record.get("train_loss", float("nan")),
+            val_loss=record.get("val_total"),
+            bad_files=s["bad_files"],
+        )
+
+    def _budget_left_mid_epoch(self) -> bool:
+        t, s = self.recipe.train, self.state
+        if t.max_steps is not None and s["step"] >= t.max_steps:
+            return False
+        return t.max_images is None or s["images"] < t.max_images
+
+
+def start_run(recipe: Recipe, *, source: str = "recipe", host=None, console: Console | None = None) -> Trainer:
+    """Validate the recipe against the registries, create the run directory and build the trainer."""
+    host = host or get_host()
+    console = console or Console(stderr=True)
+    check_names(recipe, host, source)
+    if recipe.seed is None:
+        recipe = recipe.model_copy(update={"seed": random.SystemRandom().randrange(2**31)})
+    data_source = recipe.data.source
+    if data_source != "sample":
+        data = recipe.data.model_copy(
+            update={
+                "source": str(Path(data_source).resolve()),
+                "train_split": str(Path(recipe.data.train_split).resolve()) if recipe.data.train_split else None,
+                "val_split": str(Path(recipe.data.val_split).resolve()) if recipe.data.val_split else None,
+            }
+        )
+        recipe = recipe.model_copy(update={"data": data})
+    run_dir = create_run_dir(recipe.output.dir, recipe.name)
+    (run_dir / "checkpoints").mkdir()
+    (run_dir / "samples").mkdir()
+    atomic_write_text(run_dir / "recipe.toml", recipe.to_toml(f"colorkit run --resume {run_dir}  (resolved from {source})"))
+    trainer = Trainer(recipe, run_dir, host, console)
+    atomic_write_json(run_dir / "env.json", environment(trainer.device, host))
+    return trainer
+
+
+def resume_run(run_dir: str | Path, *, overrides: list[str] = (), host=None, console: Console | None = None) -> Trainer:
+    """Rebuild the trainer of an existing run from its resolved recipe and last checkpoint.
+
+    ``overrides`` (for example a larger ``train.epochs``) are applied and written back to the run's
+    recipe.toml, so the run directory keeps describing what was trained.
+    """
+    run_dir = Path(run_dir)
+    if not (run_dir / "recipe.toml").is_file():
+        raise ColorkitError(f"{run_dir}: not a run directory (no recipe.toml)")
+    if not (run_dir / "checkpoints" / "last.safetensors").is_file():
+        raise ColorkitError(f"{run_dir}: no checkpoints/last.safetensors to resume from")
+    host = host or get_host()
+    recipe = load_recipe(run_dir / "recipe.toml", overrides)
+    check_names(recipe, host, str(run_dir / "recipe.toml"))
+    if overrides:
+        note = f"colorkit run --resume {run_dir}  (resumed with --set {' --set '.join(overrides)})"
+        atomic_write_text(run_dir / "recipe.toml", recipe.to_toml(note))
+    return Trainer(recipe, run_dir, host, console or Console(stderr=True), resume=True)
+
+
+def read_metrics(run_dir: str | Path) -> list[dict]:
+    path = Path(run_dir) / "metrics.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []

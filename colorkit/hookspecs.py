@@ -1,0 +1,53 @@
+"""Hook specifications: what a colorkit plugin may implement.
+
+Every hook is called with keywords only and receives a ``register`` callback owned by the host:
+``register(name, factory)``. The host records which plugin registered which name, so a duplicate
+is an error that names both plugins. A hook's signature only ever gains arguments.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Protocol
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("colorkit")
+hookimpl = pluggy.HookimplMarker("colorkit")
+
+
+class Register(Protocol):
+    def __call__(self, name: str, factory: Callable) -> None: ...
+
+
+@hookspec
+def colorkit_register_models(register: Register) -> None:
+    """Register network factories: ``register("cunet", CUNet)``.
+
+    A factory takes ``in_channels`` and ``out_channels`` keywords plus its own options and returns
+    an ``nn.Module`` mapping ``(B, in_channels, H, W)`` to ``(B, out_channels, H, W)``. It may
+    define ``input_stride(**options) -> int``: the number every input side must be divisible by.
+    """
+
+
+@hookspec
+def colorkit_register_losses(register: Register) -> None:
+    """Register losses: ``register("huber", HuberLoss)``; a subclass of ``colorkit.losses.Loss``."""
+
+
+@hookspec
+def colorkit_register_preprocessors(register: Register) -> None:
+    """Register preprocessors that turn an image into extra per-pixel input channels."""
+
+
+@hookspec
+def colorkit_register_metrics(register: Register) -> None:
+    """Register evaluation metrics: ``register("psnr", fn)``.
+
+    ``fn(pred_rgb, true_rgb)`` takes two ``(H, W, 3)`` float arrays in [0, 1] and returns a float.
+    A metric that declares a ``pred_ab`` keyword also receives the predicted ab, ``(H, W, 2)`` in LAB
+    units before the gamut clamp.
+    """
+
+
+KINDS = ("models", "losses", "preprocessors", "metrics")
+"""Registry kinds, each filled by the hook ``colorkit_register_<kind>``."""

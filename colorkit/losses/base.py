@@ -1,0 +1,43 @@
+"""The base class every colorkit loss derives from."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+
+class Loss(nn.Module):
+    """A training loss on the network output against the true ab.
+
+    Subclasses implement :meth:`terms` and return named terms; the loss value is their sum.
+    ``pred`` is the network output, ``(B, out_channels, H, W)``; ``target`` is the true ab scaled
+    to about [-1, 1], ``(B, 2, H, W)``. ``context`` carries optional extras by keyword (for example
+    ``L``, the input lightness, ``(B, 1, H, W)``).
+
+    A loss that needs another output than ab (class logits, say) sets ``out_channels`` and
+    overrides :meth:`decode`, which turns the network output into ab for colorizing.
+    """
+
+    out_channels: ClassVar[int] = 2
+
+    def terms(self, pred: torch.Tensor, target: torch.Tensor, **context: Any) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def decode(self, output: torch.Tensor) -> torch.Tensor:
+        """Network output -> ab in [-1, 1]; regression losses predict ab directly."""
+        return output
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor, **context: Any) -> dict[str, torch.Tensor]:
+        name = type(self).__name__
+        if pred.ndim != 4 or target.ndim != 4:
+            raise ValueError(f"{name}: expected (B, C, H, W) tensors, got {tuple(pred.shape)} and {tuple(target.shape)}")
+        if pred.shape[0] != target.shape[0] or pred.shape[-2:] != target.shape[-2:]:
+            raise ValueError(f"{name}: prediction {tuple(pred.shape)} and target {tuple(target.shape)} differ in batch or size")
+        if pred.shape[1] != self.out_channels or target.shape[1] != 2:
+            raise ValueError(
+                f"{name}: expected {self.out_channels} predicted and 2 target channels, "
+                f"got {pred.shape[1]} and {target.shape[1]}"
+            )
+        return self.terms(pred, target, **context)

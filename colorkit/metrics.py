@@ -1,0 +1,166 @@
+"""Evaluation metrics, registered through ``colorkit_register_metrics`` like a third-party plugin's.
+
+The protocol these reproduce (``../shared/data/utkface/README.md``, the reference table): each
+photo is resized to 256x256 (bicubic); the prediction keeps the photo's true L and replaces ab; the
+metrics are computed per image and averaged over images.
+
+- ``psnr`` and ``ssim``: scikit-image on sRGB in [0, 1] (``data_range=1``, ``channel_axis=2``, the
+  default 7x7 uniform window). Identical images have PSNR ``inf`` (not an error, not a large
+  finite number), so a mean over images that includes a perfect one is ``inf`` too.
+- ``ab_mse``: mean over pixels of ``(da**2 + db**2) / 2``, i.e. the mean squared error over both ab
+  channels, in raw LAB units. This (not the sum ``da**2 + db**2``, which doubles it) reproduces the
+  reference table: 326.0 for ab = 0 and 108.1 for the constant tint. The reference measures the ab
+  the prediction *specifies*, before the gamut clamp of LAB -> sRGB; the ab recomputed from the
+  clamped RGB is smaller for out-of-gamut predictions (103.0 instead of 108.1 for the tint). So pass
+  the predicted ab as ``pred_ab=`` when you have it (:func:`score_prediction` does); without it the
+  ab of ``pred`` itself is used.
+- ``colorfulness``: Hasler and Suesstrunk (2003) on 0-255 sRGB: ``rg = R - G``,
+  ``yb = (R + G) / 2 - B``, ``sigma_rgyb + 0.3 * mu_rgyb`` with
+  ``sigma_rgyb = sqrt(std(rg)**2 + std(yb)**2)`` (population std) and
+  ``mu_rgyb = sqrt(mean(rg)**2 + mean(yb)**2)``. A gray image scores 0.
+- ``colorfulness_gap``: colourfulness of the prediction minus that of the truth (negative: too dull).
+
+Registered metrics follow the hook's signature ``fn(pred_rgb, true_rgb) -> float`` with
+``(H, W, 3)`` arrays in [0, 1] (uint8 is accepted too and divided by 255).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+from colorkit.data.lab import join_lab_np, rgb_to_lab_np, to_float_rgb
+from colorkit.hookspecs import hookimpl
+
+__all__ = [
+    "psnr",
+    "ssim",
+    "ab_mse",
+    "ab_mse_lab",
+    "colorfulness",
+    "colorfulness_gap",
+    "prediction_colorfulness",
+    "protocol_prediction",
+    "score_prediction",
+    "METRIC_NAMES",
+]
+
+METRIC_NAMES = ("psnr", "ssim", "ab_mse", "colorfulness", "colorfulness_gap")
+"""The built-in metrics, in the order reports show them."""
+
+
+def _pair(pred: np.ndarray, true: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
+    p, t = to_float_rgb(pred), to_float_rgb(true)
+    if p.shape != t.shape:
+        raise ValueError(f"{what}: prediction {p.shape} and truth {t.shape} differ in shape")
+    return p, t
+
+
+def psnr(pred: np.ndarray, true: np.ndarray) -> float:
+    """Peak signal-to-noise ratio in dB on sRGB in [0, 1] (scikit-image); ``inf`` for identical images."""
+    p, t = _pair(pred, true, "psnr")
+    if np.array_equal(p, t):
+        return math.inf
+    return float(peak_signal_noise_ratio(t, p, data_range=1.0))
+
+
+def ssim(pred: np.ndarray, true: np.ndarray) -> float:
+    """Structural similarity on sRGB in [0, 1] (scikit-image, 7x7 window, mean over the 3 channels)."""
+    p, t = _pair(pred, true, "ssim")
+    if min(p.shape[:2]) < 7:
+        raise ValueError(f"ssim: images must be at least 7x7 (the window), got {p.shape[0]}x{p.shape[1]}")
+    return float(structural_similarity(t, p, channel_axis=2, data_range=1.0))
+
+
+def ab_mse_lab(pred_ab: np.ndarray, true_ab: np.ndarray) -> float:
+    """Mean squared ab error in LAB units of two raw ab arrays ``(..., 2)``: mean of ``(da**2 + db**2) / 2``."""
+    p = np.asarray(pred_ab, dtype=np.float64)
+    t = np.asarray(true_ab, dtype=np.float64)
+    if t.shape[-1] != 2:
+        raise ValueError(f"ab_mse: expected ab arrays of shape (..., 2), got {t.shape}")
+    p = np.broadcast_to(p, t.shape)
+    return float(np.mean((p - t) ** 2))
+
+
+def ab_mse(
+    pred: np.ndarray,
+    true: np.ndarray,
+    *,
+    pred_ab: np.ndarray | None = None,
+    true_ab: np.ndarray | None = None,
+) -> float:
+    """Mean squared ab error in LAB units, mean over pixels of ``(da**2 + db**2) / 2``.
+
+    ``pred_ab`` / ``true_ab`` (raw LAB, ``(H, W, 2)``) replace the ab derived from ``pred`` /
+    ``true``: give the predicted ab to score it before the gamut clamp, as the reference protocol does.
+    """
+    p, t = _pair(pred, true, "ab_mse")
+    if pred_ab is None:
+        pred_ab = rgb_to_lab_np(p)[..., 1:]
+    if true_ab is None:
+        true_ab = rgb_to_lab_np(t)[..., 1:]
+    if np.shape(true_ab) != p.shape[:2] + (2,):
+        raise ValueError(f"ab_mse: true_ab must have shape {p.shape[:2] + (2,)}, got {np.shape(true_ab)}")
+    return ab_mse_lab(pred_ab, true_ab)
+
+
+def colorfulness(img: np.ndarray) -> float:
+    """Hasler and Suesstrunk (2003) colourfulness of one ``(H, W, 3)`` sRGB image in [0, 1], on 0-255 units."""
+    x = to_float_rgb(img) * 255.0
+    r, g, b = x[..., 0], x[..., 1], x[..., 2]
+    rg = r - g
+    yb = 0.5 * (r + g) - b
+    sigma = math.sqrt(float(np.var(rg)) + float(np.var(yb)))
+    mu = math.hypot(float(np.mean(rg)), float(np.mean(yb)))
+    return sigma + 0.3 * mu
+
+
+def prediction_colorfulness(pred: np.ndarray, true: np.ndarray | None = None) -> float:
+    """Colourfulness (Hasler and Suesstrunk) of the prediction; the truth is not used."""
+    return colorfulness(pred)
+
+
+def colorfulness_gap(pred: np.ndarray, true: np.ndarray) -> float:
+    """Colourfulness of the prediction minus that of the truth (negative: duller than the photo)."""
+    p, t = _pair(pred, true, "colorfulness_gap")
+    return colorfulness(p) - colorfulness(t)
+
+
+def protocol_prediction(true_rgb: np.ndarray, pred_ab: np.ndarray) -> np.ndarray:
+    """The protocol's predicted image: ``true_rgb``'s own L joined with ``pred_ab`` (raw LAB units).
+
+    ``pred_ab`` is ``(H, W, 2)`` or one ``(2,)`` ab for every pixel. Returns sRGB ``(H, W, 3)`` float64
+    in [0, 1] (out-of-gamut colours clamped).
+    """
+    lab = rgb_to_lab_np(true_rgb)
+    return join_lab_np(lab[..., 0], pred_ab)
+
+
+def score_prediction(true_rgb: np.ndarray, pred_ab: np.ndarray) -> dict[str, float]:
+    """All built-in metrics of one image by the reference protocol: true L kept, ab replaced by ``pred_ab``.
+
+    ``true_rgb`` is the (already resized) photo, ``(H, W, 3)`` uint8 or float in [0, 1]; ``pred_ab``
+    raw LAB ``(H, W, 2)`` or ``(2,)``. ab-MSE is taken on ``pred_ab`` itself (before the gamut clamp).
+    """
+    t = to_float_rgb(true_rgb)
+    lab = rgb_to_lab_np(t)
+    ab = np.broadcast_to(np.asarray(pred_ab, dtype=np.float64), t.shape[:2] + (2,))
+    pred = join_lab_np(lab[..., 0], ab)
+    return {
+        "psnr": psnr(pred, t),
+        "ssim": ssim(pred, t),
+        "ab_mse": ab_mse_lab(ab, lab[..., 1:]),
+        "colorfulness": colorfulness(pred),
+        "colorfulness_gap": colorfulness_gap(pred, t),
+    }
+
+
+@hookimpl
+def colorkit_register_metrics(register):
+    register("psnr", psnr)
+    register("ssim", ssim)
+    register("ab_mse", ab_mse)
+    register("colorfulness", prediction_colorfulness)
+    register("colorfulness_gap", colorfulness_gap)

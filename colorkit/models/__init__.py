@@ -1,0 +1,19 @@
+"""Built-in network architectures, registered through the same hook a third-party plugin uses.
+
+Each factory maps ``(B, in_channels, H, W)`` to ``(B, out_channels, H, W)`` with a linear output and
+has ``input_stride(**options)``, the number H and W must be divisible by.
+"""
+
+from colorkit.hookspecs import hookimpl
+from colorkit.models.cunet import CUNet
+from colorkit.models.smp_unet import SmpUnet
+from colorkit.models.unet import UNet
+
+__all__ = ["CUNet", "SmpUnet", "UNet"]
+
+
+@hookimpl
+def colorkit_register_models(register):
+    register("cunet", CUNet)
+    register("unet", UNet)
+    register("smp_unet", SmpUnet)

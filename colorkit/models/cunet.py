@@ -1,0 +1,138 @@
+"""CU-net: a U-net whose two deepest down/up steps are a stack of dilated convolutions."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from colorkit.models.blocks import (
+    DOWNSAMPLES,
+    NORMS,
+    UPSAMPLES,
+    ConvBlock,
+    Down,
+    DoubleConv,
+    Up,
+    check_channels,
+    check_choice,
+    check_divisible,
+    check_int,
+    check_int_list,
+    level_widths,
+)
+
+
+class CUNet(nn.Module):
+    """CU-net (reference): U-net whose two deepest down/up steps are dilated 3x3 convs at constant resolution.
+
+    After Wang, Chen and Tian's CU-net. Kept from it: a U-net encoder/decoder with concatenated skip
+    connections, in which the two deepest downsampling/upsampling steps of a ``depth``-level U-net
+    are replaced by a stack of dilated 3x3 convolutions at the bottom resolution, so the receptive
+    field grows without losing more resolution. The network therefore has ``depth - 2`` real 2x
+    down/up steps and a stride of ``2**(depth - 2)``.
+
+    Our choices (not taken from the paper): each level is two 3x3 conv + norm + ReLU blocks with
+    ``width * 2**level`` channels (capped at ``max_width``); the dilated stack is one conv + norm +
+    ReLU block per entry of ``dilations``, repeated ``repeats`` times, with the bottom level's
+    channels; ``residual=True`` adds the stack's input to its output; the output is a linear 1x1
+    convolution (ab, or class logits when ``out_channels`` is e.g. 313).
+
+    Options: ``width`` (default 32), ``depth`` (>= 3, default 4), ``dilations`` (default
+    (1, 2, 4, 8, 16)), ``repeats`` (default 1), ``residual`` (default False), ``max_width``
+    (default 512), ``norm`` ("batch" | "instance" | "none"), ``downsample`` ("maxpool" | "conv"),
+    ``upsample`` ("bilinear" | "transpose").
+    """
+
+    name = "cunet"
+
+    def __init__(
+        self,
+        in_channels: int = 1,
+        out_channels: int = 2,
+        width: int = 32,
+        depth: int = 4,
+        dilations: tuple[int, ...] = (1, 2, 4, 8, 16),
+        repeats: int = 1,
+        residual: bool = False,
+        max_width: int = 512,
+        norm: str = "batch",
+        downsample: str = "maxpool",
+        upsample: str = "bilinear",
+    ):
+        super().__init__()
+        in_channels, out_channels = check_channels(self.name, in_channels, out_channels)
+        opts = self.check_options(width=width, depth=depth, dilations=dilations, repeats=repeats,
+                                  residual=residual, max_width=max_width, norm=norm,
+                                  downsample=downsample, upsample=upsample)
+        self.depth = opts["depth"]
+        self.levels = self.depth - 2
+        self.stride = 2 ** self.levels
+        self.dilations = opts["dilations"] * opts["repeats"]
+        self.residual = opts["residual"]
+        widths = level_widths(opts["width"], self.levels, opts["max_width"])
+        self.widths = widths
+
+        self.inc = DoubleConv(in_channels, widths[0], norm=norm)
+        self.downs = nn.ModuleList(
+            Down(widths[i - 1], widths[i], norm=norm, mode=downsample) for i in range(1, self.levels + 1)
+        )
+        bottom = widths[-1]
+        self.dilated = nn.Sequential(*(ConvBlock(bottom, bottom, dilation=d, norm=norm) for d in self.dilations))
+        self.ups = nn.ModuleList(
+            Up(widths[i], widths[i - 1], widths[i - 1], norm=norm, mode=upsample)
+            for i in range(self.levels, 0, -1)
+        )
+        self.head = nn.Conv2d(widths[0], out_channels, 1)
+
+    @classmethod
+    def check_options(
+        cls,
+        width: int = 32,
+        depth: int = 4,
+        dilations: tuple[int, ...] = (1, 2, 4, 8, 16),
+        repeats: int = 1,
+        residual: bool = False,
+        max_width: int = 512,
+        norm: str = "batch",
+        downsample: str = "maxpool",
+        upsample: str = "bilinear",
+    ) -> dict:
+        """Validate the options (ValueError naming the option) and return them normalised."""
+        width = check_int(cls.name, "width", width, 1)
+        if isinstance(depth, bool) or not isinstance(depth, int) or depth < 3:
+            raise ValueError(
+                f"{cls.name}: depth must be an integer >= 3 (CU-net replaces the two deepest of `depth` "
+                f"down/up steps, so it needs at least one real one), got {depth!r}"
+            )
+        dilations = check_int_list(cls.name, "dilations", dilations, 1)
+        repeats = check_int(cls.name, "repeats", repeats, 1)
+        if not isinstance(residual, bool):
+            raise ValueError(f"{cls.name}: residual must be true or false, got {residual!r}")
+        max_width = check_int(cls.name, "max_width", max_width, 1)
+        if max_width < width:
+            raise ValueError(f"{cls.name}: max_width ({max_width}) must be >= width ({width})")
+        check_choice(cls.name, "norm", norm, NORMS)
+        check_choice(cls.name, "downsample", downsample, DOWNSAMPLES)
+        check_choice(cls.name, "upsample", upsample, UPSAMPLES)
+        return dict(width=width, depth=depth, dilations=dilations, repeats=repeats, residual=residual,
+                    max_width=max_width, norm=norm, downsample=downsample, upsample=upsample)
+
+    @classmethod
+    def input_stride(cls, **options) -> int:
+        """2**(depth - 2): what H and W must be divisible by (checks the options, builds nothing)."""
+        options.pop("in_channels", None)
+        options.pop("out_channels", None)
+        return 2 ** (cls.check_options(**options)["depth"] - 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_divisible(self.name, x, self.stride, f"depth={self.depth} keeps {self.levels} 2x downsamplings")
+        x = self.inc(x)
+        skips = [x]
+        for down in self.downs:
+            x = down(x)
+            skips.append(x)
+        skips.pop()  # the bottom level feeds the dilated stack, not a skip
+        x = x + self.dilated(x) if self.residual else self.dilated(x)
+        for up in self.ups:
+            x = up(x, skips.pop())
+        return self.head(x)

@@ -1,0 +1,264 @@
+"""segmentation-models-pytorch's U-net on any smp or timm encoder, with offline-friendly errors."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any, Optional, Sequence, Union
+
+import torch
+from torch import nn
+
+from colorkit.errors import WeightsUnavailableError
+from colorkit.models.blocks import check_channels, check_divisible, check_int, check_int_list
+
+DEFAULT_DECODER_CHANNELS = (256, 128, 64, 32, 16)
+"""smp's default decoder channels for ``encoder_depth=5``, from the deepest level to full resolution."""
+
+WEIGHTS_OPTION = "model.args.encoder_weights"
+
+
+def _smp():
+    import segmentation_models_pytorch as smp  # heavy: imported when a model is built or checked
+
+    return smp
+
+
+def _fetch_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean "the weights could not be downloaded or found" (not programming errors).
+
+    huggingface_hub's download errors (offline mode, missing cache entry, HTTP status) are OSError or
+    ConnectionError subclasses; torch.hub / urllib raise URLError (an OSError); timeouts and httpx's
+    transport errors are covered explicitly.
+    """
+    errors: list[type[BaseException]] = [OSError, ConnectionError, TimeoutError]
+    try:
+        import httpx
+
+        errors.append(httpx.TransportError)
+    except ImportError:  # pragma: no cover - httpx is a huggingface_hub dependency
+        pass
+    try:
+        import requests
+
+        errors.append(requests.exceptions.RequestException)
+    except ImportError:  # pragma: no cover
+        pass
+    return tuple(errors)
+
+
+class Pruned(nn.Module):
+    """Stands in for an encoder stage that never contributes to the output; passes its input on."""
+
+    def forward(self, x, *args, **kwargs):
+        return x
+
+
+def _prune_unused(encoder: nn.Module, in_channels: int) -> list[str]:
+    """Replace encoder modules that never contribute to the features with :class:`Pruned`.
+
+    smp keeps the deeper stages (e.g. a resnet's layer3 and layer4 at ``encoder_depth=3``, an
+    efficientnet's head) so that pretrained weights load; they get no gradient, inflate the
+    parameter count and the checkpoints, and trip DistributedDataParallel. The unused parameters
+    are found with one small autograd pass in eval mode (after the weights are loaded); the pruning
+    is kept only when the encoder's features are unchanged. Returns the names of the replaced modules.
+    """
+    params = [(n, p) for n, p in encoder.named_parameters() if p.requires_grad]
+    if not params:
+        return []
+    training = encoder.training
+    encoder.eval()
+    x = torch.zeros(1, in_channels, 64, 64)
+    try:
+        try:
+            with torch.enable_grad():
+                features = [f for f in encoder(x) if isinstance(f, torch.Tensor) and f.requires_grad]
+                total = sum(f.float().sum() for f in features)
+                grads = torch.autograd.grad(total, [p for _, p in params], allow_unused=True)
+        except Exception:  # an encoder that cannot run at 64x64: keep it whole, forward will tell
+            return []
+        unused = {id(p) for (_, p), g in zip(params, grads) if g is None}
+        if not unused:
+            return []
+        chosen: list[str] = []
+        for name, module in encoder.named_modules():
+            if not name or any(name.startswith(c + ".") for c in chosen):
+                continue
+            own = list(module.parameters())
+            if own and all(id(p) in unused for p in own):
+                chosen.append(name)
+        with torch.no_grad():
+            before = [f.detach().clone() for f in encoder(x)]
+        originals = {}
+        for name in chosen:
+            parent_name, _, child = name.rpartition(".")
+            parent = encoder.get_submodule(parent_name) if parent_name else encoder
+            originals[name] = (parent, child, getattr(parent, child))
+            setattr(parent, child, Pruned())
+        try:
+            with torch.no_grad():
+                after = list(encoder(x))
+            same = len(after) == len(before) and all(
+                a.shape == b.shape and torch.equal(a, b) for a, b in zip(after, before)
+            )
+        except Exception:
+            same = False
+        if not same:
+            for parent, child, module in originals.values():
+                setattr(parent, child, module)
+            return []
+        return chosen
+    finally:
+        encoder.train(training)
+
+
+class SmpUnet(nn.Module):
+    """U-net from segmentation-models-pytorch on any smp or timm ("tu-...") encoder (stride 2**encoder_depth).
+
+    ``encoder_name``: an smp encoder ("resnet18", "efficientnet-b0", ...) or any timm model as
+    ``"tu-<timm name>"``. ``encoder_weights``: ``None`` or ``"none"`` (TOML has no null) for random
+    initialisation, the default; otherwise a weight name smp knows for that encoder (``"imagenet"``,
+    ...), downloaded through huggingface_hub on first use. For ``tu-`` encoders any non-none value
+    (``true``, ``"imagenet"``) means timm's default pretrained tag; pick another tag in the name
+    (``"tu-resnet18.a1_in1k"``). Weights that cannot be downloaded or found raise
+    ``WeightsUnavailableError``. ``encoder_depth``: 3-5 encoder stages. ``decoder_channels``: one
+    entry per stage, deepest first; by default the last ``encoder_depth`` entries of smp's
+    (256, 128, 64, 32, 16), so each resolution keeps the channels it has at depth 5.
+    ``decoder_interpolation``: upsampling mode in the decoder ("nearest", "bilinear", ...).
+    Grayscale input (``in_channels=1``) is handled by smp, which folds pretrained first-layer weights.
+    """
+
+    name = "smp_unet"
+
+    def __init__(
+        self,
+        in_channels: int = 1,
+        out_channels: int = 2,
+        encoder_name: str = "resnet18",
+        encoder_weights: Optional[Union[str, bool]] = None,
+        encoder_depth: int = 5,
+        decoder_channels: Optional[Sequence[int]] = None,
+        decoder_interpolation: str = "nearest",
+    ):
+        super().__init__()
+        in_channels, out_channels = check_channels(self.name, in_channels, out_channels)
+        opts = self.check_options(encoder_name=encoder_name, encoder_weights=encoder_weights,
+                                  encoder_depth=encoder_depth, decoder_channels=decoder_channels,
+                                  decoder_interpolation=decoder_interpolation)
+        self.encoder_name = opts["encoder_name"]
+        self.encoder_weights = opts["encoder_weights"]
+        self.encoder_depth = opts["encoder_depth"]
+        self.stride = 2 ** self.encoder_depth
+        smp = _smp()
+        build = dict(
+            encoder_name=self.encoder_name,
+            encoder_depth=opts["encoder_depth"],
+            encoder_weights=self.encoder_weights,
+            decoder_channels=opts["decoder_channels"],
+            decoder_interpolation=opts["decoder_interpolation"],
+            in_channels=in_channels,
+            classes=out_channels,
+            activation=None,
+        )
+        if self.encoder_weights is None:
+            self.net = smp.Unet(**build)
+        else:
+            try:
+                self.net = smp.Unet(**build)
+            except _fetch_errors() as exc:
+                raise WeightsUnavailableError(self._weights_message(exc)) from exc
+        self.pruned = _prune_unused(self.net.encoder, in_channels)
+
+    def _weights_message(self, exc: BaseException) -> str:
+        what = "pretrained" if self.encoder_weights is True else repr(self.encoder_weights)
+        detail = " ".join(str(exc).split())
+        if len(detail) > 100:
+            detail = detail[:97] + "..."
+        return (
+            f"{self.name}: could not get {what} weights for encoder '{self.encoder_name}' "
+            f"(offline? {type(exc).__name__}: {detail}). "
+            f'Set {WEIGHTS_OPTION} = "none" to start from random weights, or download them first '
+            "with internet access (they are cached under HF_HOME / TORCH_HOME)."
+        )
+
+    @classmethod
+    def check_options(
+        cls,
+        encoder_name: str = "resnet18",
+        encoder_weights: Optional[Union[str, bool]] = None,
+        encoder_depth: int = 5,
+        decoder_channels: Optional[Sequence[int]] = None,
+        decoder_interpolation: str = "nearest",
+    ) -> dict:
+        """Validate and normalise the options without building anything (ValueError names the option)."""
+        if not isinstance(encoder_name, str) or not encoder_name:
+            raise ValueError(f"{cls.name}: encoder_name must be a non-empty string, got {encoder_name!r}")
+        depth = check_int(cls.name, "encoder_depth", encoder_depth, 3)
+        if depth > 5:
+            raise ValueError(f"{cls.name}: encoder_depth must be between 3 and 5, got {depth}")
+        if decoder_channels is None:
+            channels = DEFAULT_DECODER_CHANNELS[-depth:]
+        else:
+            channels = check_int_list(cls.name, "decoder_channels", decoder_channels, 1)
+            if len(channels) != depth:
+                raise ValueError(
+                    f"{cls.name}: decoder_channels needs one entry per encoder stage "
+                    f"(encoder_depth={depth}), got {len(channels)}: {list(channels)}"
+                )
+        interpolations = ("nearest", "nearest-exact", "bilinear", "bicubic", "area")
+        if decoder_interpolation not in interpolations:
+            raise ValueError(
+                f"{cls.name}: decoder_interpolation must be one of {', '.join(map(repr, interpolations))}, "
+                f"got {decoder_interpolation!r}"
+            )
+        weights = cls._normalise_weights(encoder_name, encoder_weights)
+        return dict(encoder_name=encoder_name, encoder_weights=weights, encoder_depth=depth,
+                    decoder_channels=tuple(channels), decoder_interpolation=decoder_interpolation)
+
+    @classmethod
+    def _normalise_weights(cls, encoder_name: str, weights: Any) -> Optional[Union[str, bool]]:
+        if weights is None or weights is False or (isinstance(weights, str) and weights.strip().lower() == "none"):
+            weights = None
+        elif not isinstance(weights, (str, bool)):
+            raise ValueError(f'{cls.name}: encoder_weights must be "none" or a weight name such as "imagenet", '
+                             f"got {weights!r}")
+        if encoder_name.startswith("tu-"):
+            import timm
+
+            timm_name = encoder_name[3:]
+            if not timm.models.is_model(timm_name):
+                close = difflib.get_close_matches(timm_name.split(".")[0], timm.list_models(), n=1)
+                hint = f" Did you mean 'tu-{close[0]}'?" if close else ""
+                raise ValueError(f"{cls.name}: encoder_name '{encoder_name}': timm has no model '{timm_name}'.{hint}")
+            return None if weights is None else True
+        encoders = _smp().encoders.encoders
+        if encoder_name not in encoders:
+            close = difflib.get_close_matches(encoder_name, list(encoders), n=3)
+            hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            raise ValueError(
+                f"{cls.name}: encoder_name '{encoder_name}' is not an smp encoder "
+                f"(any timm model works as 'tu-<name>').{hint}"
+            )
+        if weights is None:
+            return None
+        available = list(encoders[encoder_name]["pretrained_settings"])
+        if weights is True:
+            if not available:
+                raise ValueError(f"{cls.name}: encoder_weights: encoder '{encoder_name}' has no pretrained weights")
+            return available[0]
+        if weights not in available:
+            raise ValueError(
+                f"{cls.name}: encoder_weights {weights!r} does not exist for encoder '{encoder_name}'; "
+                f"valid: {', '.join(map(repr, available)) or 'none'}, or \"none\" for random weights"
+            )
+        return weights
+
+    @classmethod
+    def input_stride(cls, **options) -> int:
+        """2**encoder_depth: what H and W must be divisible by (checks the options, builds nothing)."""
+        options.pop("in_channels", None)
+        options.pop("out_channels", None)
+        return 2 ** cls.check_options(**options)["encoder_depth"]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_divisible(self.name, x, self.stride, f"encoder_depth={self.encoder_depth}")
+        return self.net(x)

@@ -1,0 +1,109 @@
+"""Plain U-net baseline (Ronneberger et al. 2015) with configurable width and depth."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from colorkit.models.blocks import (
+    DOWNSAMPLES,
+    NORMS,
+    UPSAMPLES,
+    Down,
+    DoubleConv,
+    Up,
+    check_channels,
+    check_choice,
+    check_divisible,
+    check_int,
+    level_widths,
+)
+
+
+class UNet(nn.Module):
+    """Plain U-net baseline: `depth` 2x down/up steps with skip connections (stride 2**depth).
+
+    Every level is two 3x3 convolution + norm + ReLU blocks with ``width * 2**level`` channels
+    (capped at ``max_width``). Downsampling is a 2x2 max-pool (``downsample="maxpool"``) or a
+    stride-2 convolution (``"conv"``); upsampling is bilinear + 1x1 convolution (``upsample="bilinear"``)
+    or a transposed convolution (``"transpose"``); the skip connection is concatenated. A final 1x1
+    convolution gives ``out_channels`` linear outputs (no activation).
+
+    Options: ``width`` (channels at full resolution, default 32), ``depth`` (number of 2x
+    downsamplings, >= 1, default 4), ``max_width`` (channel cap, default 512), ``norm``
+    ("batch" | "instance" | "none"), ``downsample``, ``upsample``. H and W must be divisible by
+    ``2**depth``.
+    """
+
+    name = "unet"
+
+    def __init__(
+        self,
+        in_channels: int = 1,
+        out_channels: int = 2,
+        width: int = 32,
+        depth: int = 4,
+        max_width: int = 512,
+        norm: str = "batch",
+        downsample: str = "maxpool",
+        upsample: str = "bilinear",
+    ):
+        super().__init__()
+        in_channels, out_channels = check_channels(self.name, in_channels, out_channels)
+        opts = self.check_options(width=width, depth=depth, max_width=max_width, norm=norm,
+                                  downsample=downsample, upsample=upsample)
+        self.depth = opts["depth"]
+        self.stride = 2 ** self.depth
+        widths = level_widths(opts["width"], self.depth, opts["max_width"])
+        self.widths = widths
+
+        self.inc = DoubleConv(in_channels, widths[0], norm=norm)
+        self.downs = nn.ModuleList(
+            Down(widths[i - 1], widths[i], norm=norm, mode=downsample) for i in range(1, self.depth + 1)
+        )
+        self.ups = nn.ModuleList(
+            Up(widths[i], widths[i - 1], widths[i - 1], norm=norm, mode=upsample)
+            for i in range(self.depth, 0, -1)
+        )
+        self.head = nn.Conv2d(widths[0], out_channels, 1)
+
+    @classmethod
+    def check_options(
+        cls,
+        width: int = 32,
+        depth: int = 4,
+        max_width: int = 512,
+        norm: str = "batch",
+        downsample: str = "maxpool",
+        upsample: str = "bilinear",
+    ) -> dict:
+        """Validate the options (ValueError naming the option) and return them."""
+        width = check_int(cls.name, "width", width, 1)
+        depth = check_int(cls.name, "depth", depth, 1)
+        max_width = check_int(cls.name, "max_width", max_width, 1)
+        if max_width < width:
+            raise ValueError(f"{cls.name}: max_width ({max_width}) must be >= width ({width})")
+        check_choice(cls.name, "norm", norm, NORMS)
+        check_choice(cls.name, "downsample", downsample, DOWNSAMPLES)
+        check_choice(cls.name, "upsample", upsample, UPSAMPLES)
+        return dict(width=width, depth=depth, max_width=max_width, norm=norm,
+                    downsample=downsample, upsample=upsample)
+
+    @classmethod
+    def input_stride(cls, **options) -> int:
+        """2**depth: what H and W must be divisible by (checks the options, builds nothing)."""
+        options.pop("in_channels", None)
+        options.pop("out_channels", None)
+        return 2 ** cls.check_options(**options)["depth"]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_divisible(self.name, x, self.stride, f"depth={self.depth}")
+        x = self.inc(x)
+        skips = [x]
+        for down in self.downs:
+            x = down(x)
+            skips.append(x)
+        skips.pop()  # the bottom level has no skip
+        for up in self.ups:
+            x = up(x, skips.pop())
+        return self.head(x)

@@ -1,0 +1,290 @@
+"""TOML recipe -> typed, validated :class:`Recipe`.
+
+A recipe is the whole experiment: data, model, a weighted list of losses, optimiser and schedule,
+budget, seed and outputs. Unknown keys, wrong types and unknown registry names are rejected with
+one message naming the file, the key and the valid choices. Nothing is built while validating.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import tomllib
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from colorkit.errors import RecipeError, RegistryError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataConfig(_Section):
+    """Where the photos come from and how they are shaped for the network."""
+
+    source: str = Field("sample", description='"sample" (photos shipped with installed packages) or a folder of images, searched recursively')
+    train_split: Optional[str] = Field(None, description="file listing the training images (names relative to `source`), one a line")
+    val_split: Optional[str] = Field(None, description="file listing the validation images; without it `val_fraction` of the training images are held out")
+    val_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="share held out for validation when there is no `val_split`, chosen by the seed")
+    limit: Optional[int] = Field(None, ge=1, description="use at most this many training images (chosen by the seed)")
+    size: int = Field(256, ge=8, description="network resolution: images are resized to size x size")
+    flip: bool = Field(True, description="random horizontal flips while training")
+    sample_crops: int = Field(64, ge=1, description='"sample" source only: random crops per epoch')
+    on_bad_file: Literal["skip", "stop"] = Field("skip", description='"skip": leave unreadable images out and count them in the log; "stop": check every image before training and stop on the first bad one')
+    workers: int = Field(0, ge=0, description="DataLoader worker processes (0 decodes in the main process)")
+
+
+class ModelConfig(_Section):
+    """The network, by registry name, and its options."""
+
+    name: str = Field("cunet", description="a registered model (`colorkit plugins` lists them)")
+    args: dict[str, Any] = Field(default_factory=dict, description="options passed to the model factory")
+
+
+class LossTerm(_Section):
+    """One entry of the weighted loss list (`[[loss]]`)."""
+
+    name: str = Field(description="a registered loss")
+    weight: float = Field(1.0, ge=0.0, description="multiplies the loss before the terms are summed")
+    args: dict[str, Any] = Field(default_factory=dict, description="options passed to the loss")
+
+
+class OptimConfig(_Section):
+    """The optimiser."""
+
+    name: Literal["adam", "adamw", "sgd"] = "adam"
+    lr: float = Field(1e-3, gt=0.0, description="initial learning rate")
+    weight_decay: float = Field(0.0, ge=0.0)
+    betas: tuple[float, float] = Field((0.9, 0.999), description="Adam betas")
+    momentum: float = Field(0.9, ge=0.0, description="SGD momentum")
+
+
+class ScheduleConfig(_Section):
+    """The learning-rate schedule; "plateau" lowers lr by `factor` when the monitored loss stops improving."""
+
+    name: Literal["plateau", "constant", "cosine"] = "plateau"
+    monitor: Literal["train_loss", "val_loss"] = Field("train_loss", description="plateau: the loss watched once per epoch")
+    factor: float = Field(0.1, gt=0.0, lt=1.0, description="plateau: lr multiplier on a plateau")
+    patience: int = Field(2, ge=0, description="plateau: epochs without improvement before lowering lr")
+    threshold: float = Field(0.01, ge=0.0, description="plateau: relative improvement that counts")
+    min_lr: float = Field(1e-4, ge=0.0, description="never lower lr below this")
+
+
+class TrainConfig(_Section):
+    """Budget, batching and device."""
+
+    batch_size: int = Field(8, ge=1)
+    epochs: Optional[int] = Field(None, ge=1, description="stop after this many epochs")
+    max_images: Optional[int] = Field(None, ge=1, description="stop after this many training images (a fair budget across models)")
+    max_steps: Optional[int] = Field(None, ge=1, description="stop after this many optimiser steps")
+    loss_threshold: Optional[float] = Field(None, gt=0.0, description="stop early once an epoch's mean training loss falls under it")
+    device: str = Field("auto", description='"auto" (CUDA when present), "cpu", "cuda" or "cuda:N"')
+    val_every: int = Field(1, ge=1, description="validate every N epochs")
+    samples_every: int = Field(1, ge=1, description="write a gray | predicted | truth grid every N epochs")
+    checkpoint_every: int = Field(1, ge=1, description="write the resumable checkpoint every N epochs")
+
+    @model_validator(mode="after")
+    def _has_budget(self) -> "TrainConfig":
+        if self.epochs is None and self.max_images is None and self.max_steps is None:
+            raise ValueError("set at least one budget: epochs, max_images or max_steps")
+        return self
+
+
+class OutputConfig(_Section):
+    """Where runs go and what they write."""
+
+    dir: str = Field("runs", description="parent folder of run directories")
+    samples: int = Field(4, ge=0, le=64, description="validation images in each sample grid")
+
+
+class Recipe(_Section):
+    """A whole experiment."""
+
+    name: str = Field(description="run name; the run directory is NAME-TIMESTAMP")
+    seed: Optional[int] = Field(None, ge=0, description="random seed; left out, a concrete one is drawn and written back into the run's recipe.toml")
+    data: DataConfig = Field(default_factory=DataConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    loss: list[LossTerm] = Field(default_factory=lambda: [LossTerm(name="mse")], min_length=1)
+    optim: OptimConfig = Field(default_factory=OptimConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    train: TrainConfig = Field(default_factory=lambda: TrainConfig(epochs=10))
+    output: OutputConfig = Field(default_factory=OutputConfig)
+
+    def to_toml(self, command: str | None = None) -> str:
+        """The recipe as TOML, optionally opened by a comment giving its command."""
+        body = tomli_w.dumps(self.model_dump(mode="json", exclude_none=True))
+        return (f"# {command}\n" if command else "") + body
+
+
+# --- loading -------------------------------------------------------------------------------------
+
+
+def _parse_value(text: str) -> Any:
+    """An override value as TOML (numbers, booleans, strings, arrays); bare words are strings."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+    """Apply ``key.sub=value`` overrides; list items are addressed by index (``loss.0.weight=2``)."""
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise RecipeError(f"--set {item!r}: expected KEY=VALUE, for example train.lr=1e-4")
+        parts = key.strip().split(".")
+        node: Any = raw
+        for i, part in enumerate(parts[:-1]):
+            if isinstance(node, list):
+                node = _list_item(node, part, parts[: i + 1])
+            else:
+                node = node.setdefault(part, {})
+                if not isinstance(node, (dict, list)):
+                    raise RecipeError(f"--set {item!r}: '{'.'.join(parts[: i + 1])}' is not a table")
+        last = parts[-1]
+        if isinstance(node, list):
+            idx = _index(last, parts)
+            if idx > len(node) - 1:
+                raise RecipeError(f"--set {item!r}: '{key}' is out of range")
+            node[idx] = _parse_value(value)
+        else:
+            node[last] = _parse_value(value)
+    return raw
+
+
+def _index(part: str, parts: list[str]) -> int:
+    if not part.isdigit():
+        raise RecipeError(f"--set: '{'.'.join(parts)}': a list is addressed by index, e.g. loss.0.weight")
+    return int(part)
+
+
+def _list_item(node: list, part: str, parts: list[str]) -> Any:
+    idx = _index(part, parts)
+    if idx >= len(node):
+        raise RecipeError(f"--set: '{'.'.join(parts)}' is out of range (the list has {len(node)} items)")
+    return node[idx]
+
+
+def _section_at(loc: tuple) -> type[BaseModel] | None:
+    """The pydantic model class that owns the field at ``loc`` (for listing valid keys)."""
+    cls: Any = Recipe
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = cls.model_fields.get(part) if isinstance(cls, type) and issubclass(cls, BaseModel) else None
+        if field is None:
+            return None
+        ann = field.annotation
+        args = getattr(ann, "__args__", ())
+        cls = args[0] if args and isinstance(args[0], type) and issubclass(args[0], BaseModel) else ann
+    return cls if isinstance(cls, type) and issubclass(cls, BaseModel) else None
+
+
+def _describe(err: dict) -> str:
+    loc = tuple(err["loc"])
+    key = ".".join(str(p) for p in loc) or "(top level)"
+    if err["type"] == "extra_forbidden":
+        section = _section_at(loc)
+        valid = sorted(section.model_fields) if section else []
+        close = difflib.get_close_matches(str(loc[-1]), valid, n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        return f"unknown key '{key}'; valid keys here: {', '.join(valid)}.{hint}"
+    msg = err["msg"].removeprefix("Value error, ")
+    got = err.get("input")
+    shown = "" if isinstance(got, dict) or got is None else f" (got {got!r})"
+    return f"key '{key}': {msg}{shown}"
+
+
+def parse_recipe(raw: dict, source: str) -> Recipe:
+    """Validate a raw dict; ``source`` (usually the file path) is named in errors."""
+    try:
+        return Recipe.model_validate(raw)
+    except ValidationError as exc:
+        lines = [_describe(e) for e in exc.errors()]
+        raise RecipeError(f"{source}: " + "; ".join(lines)) from None
+
+
+def read_toml(path: str | Path) -> dict:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RecipeError(f"{path}: no such recipe file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecipeError(f"{path}: cannot read recipe: {exc}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RecipeError(f"{path}: TOML syntax error: {exc}") from None
+
+
+def load_recipe(path: str | Path, overrides: list[str] = ()) -> Recipe:
+    """Read, override and validate a recipe file (registry names are checked by :func:`check_names`)."""
+    raw = apply_overrides(read_toml(path), list(overrides))
+    return parse_recipe(raw, str(path))
+
+
+# --- checks against the registries, still without building anything -------------------------------
+
+
+def _check_args(factory, args: dict, fixed: dict, source: str, where: str) -> None:
+    try:
+        sig = inspect.signature(factory)
+    except (TypeError, ValueError):
+        return
+    params = sig.parameters
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return
+    names = [n for n, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and n not in fixed]
+    for key in args:
+        if key not in names:
+            close = difflib.get_close_matches(key, names, n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise RecipeError(f"{source}: key '{where}.{key}': unknown option; valid: {', '.join(names) or 'none'}.{hint}")
+    try:
+        sig.bind_partial(**fixed, **args)
+    except TypeError as exc:
+        raise RecipeError(f"{source}: key '{where}': {exc}") from None
+
+
+def check_names(recipe: Recipe, host, source: str) -> None:
+    """Check model and loss names and options against the registries, and the size against the stride."""
+    try:
+        model = host.models.get(recipe.model.name)
+    except RegistryError as exc:
+        raise RecipeError(f"{source}: key 'model.name': {exc}") from None
+    _check_args(model.factory, recipe.model.args, {"in_channels": 1, "out_channels": 2}, source, "model.args")
+    stride_fn = getattr(model.factory, "input_stride", None)
+    if stride_fn is not None:
+        try:
+            stride = int(stride_fn(**recipe.model.args))
+        except (TypeError, ValueError) as exc:
+            raise RecipeError(f"{source}: key 'model.args': {exc}") from None
+        if recipe.data.size % stride:
+            lower, upper = recipe.data.size // stride * stride, (recipe.data.size // stride + 1) * stride
+            raise RecipeError(
+                f"{source}: key 'data.size': {recipe.data.size} is not divisible by the stride {stride} of "
+                f"model '{recipe.model.name}'; try {lower or upper} or {upper}"
+            )
+    for i, term in enumerate(recipe.loss):
+        try:
+            loss = host.losses.get(term.name)
+        except RegistryError as exc:
+            raise RecipeError(f"{source}: key 'loss.{i}.name': {exc}") from None
+        _check_args(loss.factory, term.args, {}, source, f"loss.{i}.args")
+    heads = {t.name: getattr(host.losses.get(t.name).factory, "out_channels", 2) for t in recipe.loss}
+    special = {name: n for name, n in heads.items() if n != 2}
+    if len(set(special.values())) > 1:
+        raise RecipeError(f"{source}: key 'loss': losses need different network outputs {special}; keep one of them")
+
+
+def validate_file(path: str | Path, host, overrides: list[str] = ()) -> Recipe:
+    """Everything ``colorkit validate`` checks."""
+    recipe = load_recipe(path, overrides)
+    check_names(recipe, host, str(path))
+    return recipe

@@ -1,0 +1,1 @@
+"""Image grids, tables and plots for runs and comparisons."""

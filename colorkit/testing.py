@@ -1,0 +1,93 @@
+"""Pytest fixtures for colorkit and for plugin authors (loaded automatically through ``pytest11``).
+
+- ``colorkit_host``: a fresh plugin host with the built-ins and installed entry-point plugins.
+- ``builtin_host``: a fresh host with the built-ins only.
+- ``tiny_image_folder``: a folder of small generated colour photos (nested, mixed formats).
+- ``tiny_recipe``: a function writing a recipe that trains a tiny net on that folder in seconds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from colorkit.plugins import create_host
+
+
+def make_images(folder: Path, count: int = 12, size: int = 48, seed: int = 0) -> list[Path]:
+    """Write ``count`` colourful generated photos (soft blobs on gradients) under ``folder``."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    paths = []
+    for i in range(count):
+        base = rng.uniform(0.2, 0.8, 3)
+        img = base + 0.3 * np.stack([xx - 0.5, yy - 0.5, (xx - yy) / 2], -1)
+        for _ in range(3):
+            cx, cy, r = rng.uniform(0.2, 0.8), rng.uniform(0.2, 0.8), rng.uniform(0.1, 0.25)
+            mask = ((xx - cx) ** 2 + (yy - cy) ** 2) < r * r
+            img[mask] = rng.uniform(0, 1, 3)
+        sub = folder / ("nested" if i % 3 == 0 else "")
+        sub.mkdir(parents=True, exist_ok=True)
+        path = sub / f"img_{i:03d}.{'jpg' if i % 2 else 'png'}"
+        Image.fromarray((np.clip(img, 0, 1) * 255).astype(np.uint8)).save(path)
+        paths.append(path)
+    return paths
+
+
+def write_recipe(path: Path, data: Path, out: Path, *, model: str = "cunet", loss: str = "mse", extra: str = "") -> Path:
+    """A recipe training a tiny ``model`` on ``data`` at 32 px for two short epochs."""
+    args = {"cunet": "width = 8, depth = 3, dilations = [1, 2]", "unet": "width = 8, depth = 2"}.get(model, "")
+    path.write_text(
+        f"""# colorkit run {path.name}
+name = "tiny"
+seed = 1
+
+[data]
+source = "{data}"
+size = 32
+
+[model]
+name = "{model}"
+args = {{ {args} }}
+
+[[loss]]
+name = "{loss}"
+
+[train]
+batch_size = 4
+epochs = 2
+
+[output]
+dir = "{out}"
+samples = 2
+{extra}"""
+    )
+    return path
+
+
+@pytest.fixture
+def colorkit_host():
+    return create_host()
+
+
+@pytest.fixture
+def builtin_host():
+    return create_host(entry_points=False)
+
+
+@pytest.fixture
+def tiny_image_folder(tmp_path) -> Path:
+    folder = tmp_path / "photos"
+    make_images(folder)
+    return folder
+
+
+@pytest.fixture
+def tiny_recipe(tmp_path, tiny_image_folder):
+    def make(**kwargs) -> Path:
+        return write_recipe(tmp_path / "tiny.toml", tiny_image_folder, tmp_path / "runs", **kwargs)
+
+    return make
