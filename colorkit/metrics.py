@@ -19,6 +19,12 @@ metrics are computed per image and averaged over images.
   ``sigma_rgyb = sqrt(std(rg)**2 + std(yb)**2)`` (population std) and
   ``mu_rgyb = sqrt(mean(rg)**2 + mean(yb)**2)``. A gray image scores 0.
 - ``colorfulness_gap``: colourfulness of the prediction minus that of the truth (negative: too dull).
+- ``lpips`` (only where its weights are already on this machine): LPIPS distance (Zhang et al.
+  2018, AlexNet trunk, v0.1) between prediction and truth; lower is closer. The ``lpips`` package
+  ships its calibrated layers, but the AlexNet trunk is torchvision's ImageNet checkpoint in the
+  torch hub cache (``$TORCH_HOME/hub/checkpoints``). The metric is registered only when that file
+  is there (a file check, never a download); building any ``lpips.LPIPS(net="alex")`` once online
+  fetches it.
 
 Registered metrics follow the hook's signature ``fn(pred_rgb, true_rgb) -> float`` with
 ``(H, W, 3)`` arrays in [0, 1] (uint8 is accepted too and divided by 255).
@@ -26,9 +32,13 @@ Registered metrics follow the hook's signature ``fn(pred_rgb, true_rgb) -> float
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import math
+from pathlib import Path
 
 import numpy as np
+import torch
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from colorkit.data.lab import join_lab_np, rgb_to_lab_np, to_float_rgb
@@ -44,6 +54,8 @@ __all__ = [
     "prediction_colorfulness",
     "protocol_prediction",
     "score_prediction",
+    "lpips_distance",
+    "lpips_weights_available",
     "METRIC_NAMES",
 ]
 
@@ -157,6 +169,42 @@ def score_prediction(true_rgb: np.ndarray, pred_ab: np.ndarray) -> dict[str, flo
     }
 
 
+LPIPS_BACKBONE_FILE = "alexnet-owt-7be5be79.pth"
+"""torchvision's AlexNet ImageNet checkpoint (``AlexNet_Weights.IMAGENET1K_V1``), LPIPS's trunk."""
+
+
+def lpips_weights_available() -> bool:
+    """Whether LPIPS can be built without a download: the package is installed and its AlexNet
+    trunk is in the torch hub cache. Only looks for files; imports and downloads nothing."""
+    if importlib.util.find_spec("lpips") is None:
+        return False
+    return (Path(torch.hub.get_dir()) / "checkpoints" / LPIPS_BACKBONE_FILE).is_file()
+
+
+@functools.lru_cache(maxsize=1)
+def _lpips_model() -> torch.nn.Module:
+    """The LPIPS network, built once on first use (from the cached trunk, see :func:`lpips_weights_available`)."""
+    import warnings
+
+    import lpips
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torchvision's deprecation of `pretrained=`
+        model = lpips.LPIPS(net="alex", verbose=False)
+    return model.eval().requires_grad_(False)
+
+
+def lpips_distance(pred: np.ndarray, true: np.ndarray) -> float:
+    """LPIPS distance (AlexNet, v0.1) between two sRGB images in [0, 1]; 0 for identical images."""
+    p, t = _pair(pred, true, "lpips")
+
+    def batch(x: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).permute(2, 0, 1)[None] * 2 - 1
+
+    with torch.no_grad():
+        return float(_lpips_model()(batch(p), batch(t)).mean())
+
+
 @hookimpl
 def colorkit_register_metrics(register):
     register("psnr", psnr)
@@ -164,3 +212,5 @@ def colorkit_register_metrics(register):
     register("ab_mse", ab_mse)
     register("colorfulness", prediction_colorfulness)
     register("colorfulness_gap", colorfulness_gap)
+    if lpips_weights_available():  # a file check: never downloads
+        register("lpips", lpips_distance)

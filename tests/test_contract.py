@@ -6,10 +6,22 @@ import torch
 from colorkit.plugins import create_host
 
 HOST = create_host()
-SMALL = {"cunet": {"width": 8, "depth": 3, "dilations": [1, 2]}, "unet": {"width": 8, "depth": 2}}
+SMALL = {
+    "cunet": {"width": 8, "depth": 3, "dilations": [1, 2]},
+    "unet": {"width": 8, "depth": 2},
+    "patchgan": {"width": 8},
+}
 
 
-@pytest.mark.parametrize("name", HOST.models.names())
+def _role(name: str) -> str:
+    return getattr(HOST.models.get(name).factory, "role", "generator")
+
+
+GENERATORS = [n for n in HOST.models.names() if _role(n) != "discriminator"]
+DISCRIMINATORS = [n for n in HOST.models.names() if _role(n) == "discriminator"]
+
+
+@pytest.mark.parametrize("name", GENERATORS)
 @pytest.mark.parametrize("out_channels", [2, 313])
 def test_model_contract(name, out_channels):
     torch.manual_seed(0)
@@ -17,6 +29,21 @@ def test_model_contract(name, out_channels):
     x = torch.randn(2, 1, 64, 64)
     y = model(x)
     assert y.shape == (2, out_channels, 64, 64)
+    assert torch.isfinite(y).all()
+    y.square().mean().backward()
+    grads = [p.grad for p in model.parameters() if p.requires_grad]
+    assert any(g is not None for g in grads)
+    assert all(torch.isfinite(g).all() for g in grads if g is not None)
+
+
+@pytest.mark.parametrize("name", DISCRIMINATORS)
+def test_discriminator_contract(name):
+    """A discriminator maps an (L, ab) image to finite patch logits, (B, 1, h, w), and trains."""
+    torch.manual_seed(0)
+    model = HOST.models.build(name, in_channels=3, out_channels=1, **SMALL.get(name, {}))
+    x = torch.randn(2, 3, 64, 64)
+    y = model(x)
+    assert y.ndim == 4 and y.shape[:2] == (2, 1) and 1 <= y.shape[2] <= 64 and 1 <= y.shape[3] <= 64
     assert torch.isfinite(y).all()
     y.square().mean().backward()
     grads = [p.grad for p in model.parameters() if p.requires_grad]

@@ -100,3 +100,10 @@ def test_to_toml_round_trips(tmp_path):
     r = load_recipe(write(tmp_path, 'name = "x"\nseed = 3\n[[loss]]\nname = "mse"\nweight = 0.5\n'))
     again = load_recipe(write(tmp_path, r.to_toml("colorkit run again.toml"), "again.toml"))
     assert again == r
+
+
+def test_recipe_reference_page_matches_the_schema():
+    from colorkit.report.recipe_reference import reference
+
+    page = Path(__file__).parents[1] / "docs" / "recipe-reference.md"
+    assert page.read_text() == reference(), "regenerate: python -m colorkit.report.recipe_reference > docs/recipe-reference.md"

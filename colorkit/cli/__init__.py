@@ -8,7 +8,7 @@ from colorkit import __version__
 
 
 def create_app() -> typer.Typer:
-    from colorkit.cli import colorize, evaluate, plugins, run, validate
+    from colorkit.cli import colorize, compare, evaluate, plugins, run, validate
 
     app = typer.Typer(
         name="colorkit",
@@ -25,7 +25,7 @@ def create_app() -> typer.Typer:
             typer.echo(f"colorkit {__version__}")
             raise typer.Exit()
 
-    for module in (run, validate, colorize, evaluate, plugins):
+    for module in (run, compare, validate, colorize, evaluate, plugins):
         module.register(app)
     return app
 

@@ -33,15 +33,52 @@ class LossSet(nn.Module):
     def decode(self, output: torch.Tensor) -> torch.Tensor:
         return self.losses[self.head].decode(output) if self.head is not None else output
 
+    def _label(self, i: int) -> str:
+        name = self.names[i]
+        return f"{name}{i}" if self.names.count(name) > 1 else name
+
+    def prepare(self, ab_batches, cache_dir) -> None:
+        """Run each loss's one-off look at the training data (``ab_batches()`` gives a fresh iterator)."""
+        for loss in self.losses:
+            if loss.needs_prepare:
+                loss.prepare(ab_batches(), cache_dir)
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """The losses' own optimisers (a discriminator's, say), named for checkpoints."""
+        found = {f"loss.{self._label(i)}": loss.configure_optimizer() for i, loss in enumerate(self.losses)}
+        return {k: v for k, v in found.items() if v is not None}
+
+    def auxiliary_step(self, output: torch.Tensor, target: torch.Tensor, **context) -> dict[str, float]:
+        """Train the losses' own parts on the detached output; returns their logged values."""
+        output = output.detach()
+        ab = self.decode(output)
+        logs: dict[str, float] = {}
+        for i, loss in enumerate(self.losses):
+            pred = output if loss.out_channels == self.out_channels else ab
+            for key, value in loss.auxiliary_step(pred, target, **context).items():
+                logs[f"{self._label(i)}.{key}"] = float(value)
+        return logs
+
+    def checkpoint_state(self) -> dict[str, torch.Tensor]:
+        """Buffers and trainable parameters; frozen pretrained weights are left to their source."""
+        frozen = {name for name, p in self.named_parameters() if not p.requires_grad}
+        return {k: v for k, v in self.state_dict().items() if k not in frozen}
+
+    def load_checkpoint_state(self, state: dict[str, torch.Tensor]) -> None:
+        expected = set(self.checkpoint_state())
+        if set(state) != expected:
+            diff = sorted(set(state) ^ expected)[:3]
+            raise RuntimeError(f"loss state does not match the recipe's losses (differs in {', '.join(diff)})")
+        self.load_state_dict(state, strict=False)
+
     def forward(self, output: torch.Tensor, target: torch.Tensor, **context) -> tuple[torch.Tensor, dict[str, float]]:
         ab = self.decode(output) if self.head is not None else output
         total = output.new_zeros(())
         logs: dict[str, float] = {}
-        repeated = {n for n in self.names if self.names.count(n) > 1}
         for i, (name, weight, loss) in enumerate(zip(self.names, self.weights, self.losses)):
             pred = output if loss.out_channels == self.out_channels else ab
             terms = loss(pred, target, **context)
-            label = f"{name}{i}" if name in repeated else name
+            label = self._label(i)
             for key, value in terms.items():
                 logs[label if key == name else f"{label}.{key}"] = float(value.detach())
                 total = total + weight * value

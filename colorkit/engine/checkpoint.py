@@ -59,7 +59,8 @@ def save_checkpoint(
     """Write modules (and optionally optimisers, RNG and training ``state``) to one safetensors file."""
     tensors: dict[str, torch.Tensor] = {}
     for name, module in modules.items():
-        for key, value in module.state_dict().items():
+        state_fn = getattr(module, "checkpoint_state", module.state_dict)
+        for key, value in state_fn().items():
             tensors[f"{name}.{key}"] = value.detach().cpu().contiguous()
     info = dict(meta, format=FORMAT)
     if optimizers is not None:
@@ -106,7 +107,10 @@ def load_modules(path: str | Path, tensors: dict[str, torch.Tensor], modules: di
         prefix = f"{name}."
         sd = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
         try:
-            module.load_state_dict(sd, strict=True)
+            if hasattr(module, "load_checkpoint_state"):
+                module.load_checkpoint_state(sd)
+            else:
+                module.load_state_dict(sd, strict=True)
         except RuntimeError as exc:
             first = str(exc).splitlines()[0]
             raise CheckpointError(f"{path}: weights do not fit this {name} ({first})") from None

@@ -10,6 +10,9 @@ from pathlib import Path
 
 from colorkit.errors import ColorkitError
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 
 def _fsync_dir(path: Path) -> None:
     try:
@@ -27,6 +30,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual permissions
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

@@ -100,6 +100,8 @@ class Trainer:
             pin_memory=self.device.type == "cuda",
         )
         self.val_loader = DataLoader(self.data.val, batch_size=recipe.train.batch_size, collate_fn=collate, num_workers=recipe.data.workers)
+        self.losses.prepare(self._ab_batches, run_dir)
+        self.aux_opts = self.losses.optimizers()
         self.budget_images = _budget_images(recipe, n)
         self.sched = build_scheduler(recipe, self.opt, math.ceil(self.budget_images / recipe.train.batch_size))
         self.state = {"epoch": 0, "batch": 0, "step": 0, "images": 0, "best": None, "seconds": 0.0, "bad_files": 0, "done": None}
@@ -108,6 +110,13 @@ class Trainer:
         self.bad_names: set[str] = set()
         if resume:
             self._load_last()
+
+    def _ab_batches(self):
+        """The training set's true ab once, in file order, for losses that estimate a prior."""
+        loader = DataLoader(self.data.train, batch_size=64, collate_fn=collate, num_workers=self.recipe.data.workers)
+        for batch in loader:
+            if batch["rgb"] is not None:
+                yield rgb_to_model_io(batch["rgb"].to(self.device).float() / 255.0)[1]
 
     # --- checkpoints ---------------------------------------------------------------------------
     @property
@@ -126,15 +135,23 @@ class Trainer:
             return
         state = dict(self.state, epoch_sums=self.epoch_sums, epoch_count=self.epoch_count)
         state["scheduler"] = self.sched.state_dict() if self.sched is not None else None
-        ckpt.save_checkpoint(path, modules={"model": self.model}, meta=self.meta, optimizers={"model": self.opt}, state=state)
+        ckpt.save_checkpoint(path, modules=self._modules, meta=self.meta, optimizers=self._optimizers, state=state)
+
+    @property
+    def _modules(self) -> dict:
+        return {"model": self.model, "losses": self.losses}
+
+    @property
+    def _optimizers(self) -> dict:
+        return {"model": self.opt, **self.aux_opts}
 
     def _load_last(self) -> None:
         path = self.run_dir / "checkpoints" / "last.safetensors"
         tensors, meta = ckpt.read_checkpoint(path)
         if meta.get("model") != self.model_spec:
             raise ColorkitError(f"{path}: checkpoint is for model {meta.get('model')}, the run's recipe builds {self.model_spec}")
-        ckpt.load_modules(path, tensors, {"model": self.model})
-        ckpt.restore_training(tensors, meta, {"model": self.opt})
+        ckpt.load_modules(path, tensors, self._modules)
+        ckpt.restore_training(tensors, meta, self._optimizers)
         state = dict(meta["state"])
         sched_state = state.pop("scheduler", None)
         if self.sched is not None and sched_state is not None:
@@ -187,6 +204,7 @@ class Trainer:
         self.opt.zero_grad(set_to_none=True)
         total.backward()
         self.opt.step()
+        logs.update(self.losses.auxiliary_step(output, ab, L=L))
         if self.sched is not None and self.recipe.schedule.name == "cosine":
             self.sched.step()
         n = rgb.shape[0]

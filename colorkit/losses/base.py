@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import Any, ClassVar, Iterable
 
 import torch
 from torch import nn
@@ -18,9 +19,35 @@ class Loss(nn.Module):
 
     A loss that needs another output than ab (class logits, say) sets ``out_channels`` and
     overrides :meth:`decode`, which turns the network output into ab for colorizing.
+
+    Two optional hooks let a loss learn something itself; the trainer calls them and checkpoints
+    the loss's buffers, its trainable parameters and its optimiser, so resume restores them:
+
+    - :meth:`prepare` runs once before training over the training set's ab (a colour prior, say);
+      set ``needs_prepare = True`` to get it.
+    - :meth:`configure_optimizer` and :meth:`auxiliary_step` train a part of the loss beside the
+      network, after each of the network's steps (a GAN discriminator, say).
+
+    Frozen parameters (``requires_grad=False``, such as a pretrained feature network) are not
+    written to checkpoints: they come from the loss's own source each time.
     """
 
     out_channels: ClassVar[int] = 2
+    needs_prepare: ClassVar[bool] = False
+
+    def prepare(self, ab_batches: Iterable[torch.Tensor], cache_dir: Path) -> None:
+        """Look once at the training set's true ab, ``(B, 2, H, W)`` batches scaled to [-1, 1].
+
+        Cache what is computed under ``cache_dir`` (the run directory) so a resume reuses it.
+        """
+
+    def configure_optimizer(self) -> torch.optim.Optimizer | None:
+        """The optimiser of the loss's own trainable part, or None."""
+        return None
+
+    def auxiliary_step(self, pred: torch.Tensor, target: torch.Tensor, **context: Any) -> dict[str, float]:
+        """Train the loss's own part on a detached prediction; returns named values to log."""
+        return {}
 
     def terms(self, pred: torch.Tensor, target: torch.Tensor, **context: Any) -> dict[str, torch.Tensor]:
         raise NotImplementedError

@@ -2,14 +2,19 @@
 
 Each factory maps ``(B, in_channels, H, W)`` to ``(B, out_channels, H, W)`` with a linear output and
 has ``input_stride(**options)``, the number H and W must be divisible by.
+
+A factory whose class sets ``role = "discriminator"`` (``patchgan``) is no colorizer: it maps an
+image to real/fake patch logits and is built by name by a loss (``adversarial``), not by a recipe's
+``[model]``.
 """
 
 from colorkit.hookspecs import hookimpl
 from colorkit.models.cunet import CUNet
+from colorkit.models.patchgan import PatchGAN
 from colorkit.models.smp_unet import SmpUnet
 from colorkit.models.unet import UNet
 
-__all__ = ["CUNet", "SmpUnet", "UNet"]
+__all__ = ["CUNet", "PatchGAN", "SmpUnet", "UNet"]
 
 
 @hookimpl
@@ -17,3 +22,4 @@ def colorkit_register_models(register):
     register("cunet", CUNet)
     register("unet", UNet)
     register("smp_unet", SmpUnet)
+    register("patchgan", PatchGAN)

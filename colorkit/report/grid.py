@@ -9,13 +9,14 @@ import torch
 from PIL import Image
 from torchvision.utils import make_grid
 
+from colorkit.data.lab import lab_to_rgb, rgb_to_lab
 from colorkit.engine.files import atomic_write_bytes
 
 
 def gray_of(rgb: torch.Tensor) -> torch.Tensor:
-    """The lightness-only version of ``(B, 3, H, W)`` RGB, as RGB (ITU-R 601 luma)."""
-    w = torch.tensor([0.299, 0.587, 0.114], device=rgb.device).view(1, 3, 1, 1)
-    return (rgb * w).sum(1, keepdim=True).expand_as(rgb)
+    """What the network sees: the LAB lightness of ``(B, 3, H, W)`` RGB with ab = 0, as RGB."""
+    lab = rgb_to_lab(rgb)
+    return lab_to_rgb(torch.cat([lab[:, :1], torch.zeros_like(lab[:, 1:])], 1))
 
 
 def grid_png(columns: list[torch.Tensor], pad: int = 2) -> bytes:

@@ -1,0 +1,56 @@
+"""``colorkit compare``: train variants of one recipe on equal terms and report them side by side."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.progress import Progress
+
+from colorkit.cli.common import catch_errors, err, out
+from colorkit.engine.compare import Comparison, load_compare
+from colorkit.errors import ColorkitError
+from colorkit.plugins import get_host
+from colorkit.report.compare import results_table, write_report
+
+
+@catch_errors
+def compare(
+    recipe: Optional[Path] = typer.Argument(None, help="A compare recipe (with 'base' and [[variant]]), or a plain recipe with --vary."),
+    vary: List[str] = typer.Option([], "--vary", help="Variants of a plain recipe: loss=mse,l1 or KEY=V1,V2 (repeatable)."),
+    set_: List[str] = typer.Option([], "--set", help="Override a key of the base recipe for every variant."),
+    eval_data: Optional[Path] = typer.Option(None, "--eval-data", help="Held-out photos to evaluate on (default: the recipe's)."),
+    eval_split: Optional[Path] = typer.Option(None, "--eval-split", help="File listing the held-out photos in --eval-data."),
+    eval_limit: Optional[int] = typer.Option(None, "--eval-limit", min=1, help="Evaluate on the first N photos only."),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue a compare directory: finished variants are reused."),
+) -> None:
+    """Train every variant on the same data, split, seed and budget; evaluate and report side by side."""
+    host = get_host()
+    if resume is not None:
+        if recipe is not None or vary or set_:
+            raise ColorkitError("--resume continues a comparison with its own compare.json; give no recipe, --vary or --set")
+        comparison = Comparison.open(resume, host, err)
+    else:
+        if recipe is None:
+            raise ColorkitError("give a compare recipe, e.g. colorkit compare recipes/compare_losses.toml, or --resume DIR")
+        override = {"data": str(eval_data) if eval_data else None, "split": str(eval_split) if eval_split else None, "limit": eval_limit}
+        spec = load_compare(recipe, vary=list(vary), overrides=list(set_), host=host, evaluate_override=override)
+        args = [str(recipe)] + [f"--vary={v}" for v in vary] + [f"--set={s}" for s in set_]
+        args += [f"--{k}={v}" for k, v in (("eval-data", eval_data), ("eval-split", eval_split), ("eval-limit", eval_limit)) if v]
+        command = "colorkit compare " + " ".join(shlex.quote(a) for a in args)
+        comparison = Comparison.create(spec, command, host, err)
+        err.print(f"compare directory [bold]{comparison.dir}[/] ({len(spec.variants)} variants: {', '.join(spec.variants)})")
+    comparison.train_all()
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task("evaluating", total=None)
+        evals = comparison.evaluate_all(on_progress=lambda k: progress.advance(task, k))
+    results = comparison.results(evals)
+    files = write_report(comparison.dir, results)
+    out.print(results_table(results))
+    out.print(f"report: {files.get('index.html', comparison.dir)}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(compare)

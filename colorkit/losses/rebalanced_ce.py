@@ -1,0 +1,161 @@
+"""Classification over quantised ab with class rebalancing, after Zhang, Isola and Efros (2016)."""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from colorkit.data.lab import AB_SCALE
+from colorkit.losses.ab_bins import NUM_BINS, bin_centres, gaussian_smooth, nearest_bins, soft_encode
+from colorkit.losses.base import Loss
+
+PRIOR_FILE = "ab_prior.npy"
+"""Where :meth:`RebalancedCELoss.prepare` caches the smoothed prior, inside the run directory."""
+
+_DECODE_ELEMENTS = 1 << 24
+"""Decode at most this many logits at a time (64 MB of float32): one 256x256 image, or many small ones."""
+
+
+def _number(name: str, value, *, low: float, high: float = math.inf, low_open: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"rebalanced_ce: option '{name}' must be a finite number, got {value!r}")
+    if value < low or (low_open and value == low) or value > high:
+        lo = f"> {low:g}" if low_open else f">= {low:g}"
+        hi = f" and <= {high:g}" if math.isfinite(high) else ""
+        raise ValueError(f"rebalanced_ce: option '{name}' must be {lo}{hi}, got {value!r}")
+    return float(value)
+
+
+def rebalancing_weights(prior: torch.Tensor, lam: float) -> torch.Tensor:
+    """Zhang's class weights ``((1 - lam) p + lam / Q)**-1``, scaled so that ``sum(p * w) == 1``."""
+    p = prior.to(torch.float64)
+    w = 1.0 / ((1.0 - lam) * p + lam / p.numel())
+    return w / (p * w).sum()
+
+
+class RebalancedCELoss(Loss):
+    """Zhang et al. 2016: cross-entropy over 313 ab bins, rebalanced towards rare colours; annealed-mean decoding.
+
+    The network predicts logits over the 313 in-gamut ab bins (grid 10; see
+    :mod:`colorkit.losses.ab_bins` for how the 313 are obtained); ``out_channels = 313`` makes the
+    trainer build the recipe's model (cunet, unet, ...) with a 313-channel head, no copy of it.
+
+    - Target: the true ab of each pixel soft-encoded, as Zhang did, over its ``soft_neighbours``
+      nearest bins with Gaussian weights of ``sigma`` LAB units (``soft_neighbours = 1`` is a hard,
+      nearest-bin encoding).
+    - Rebalancing: the pixel's cross-entropy is weighted by the class weight of its nearest true bin,
+      ``w = ((1 - lam) p + lam / Q)**-1`` normalised so that ``E_p[w] = 1``, where ``p`` is the prior:
+      the empirical distribution of the training set's nearest bins, smoothed with a Gaussian of
+      ``sigma`` LAB units. :meth:`prepare` computes it once and caches it as ``ab_prior.npy`` in the
+      run directory (reused when present, so a resume keeps it); the weights are a buffer, saved in
+      checkpoints. Before ``prepare`` the weights are uniform (plain soft cross-entropy).
+    - The loss is the mean over pixels of weight times cross-entropy, in nats.
+    - Decoding (colorizing, and ab for any other loss in the recipe): the annealed mean,
+      ``softmax(logits / temperature)`` averaged over the bin centres; ``temperature = 1`` is the
+      mean of the predicted distribution, towards 0 the mode. Zhang's default 0.38.
+
+    Options: ``lam`` in [0, 1] (0.5), ``sigma`` > 0 (5.0), ``temperature`` > 0 (0.38),
+    ``soft_neighbours`` in 1..313 (5).
+    """
+
+    out_channels = NUM_BINS
+    needs_prepare = True
+
+    def __init__(self, lam: float = 0.5, sigma: float = 5.0, temperature: float = 0.38, soft_neighbours: int = 5):
+        super().__init__()
+        self.lam = _number("lam", lam, low=0.0, high=1.0)
+        self.sigma = _number("sigma", sigma, low=0.0, low_open=True)
+        self.temperature = _number("temperature", temperature, low=0.0, low_open=True)
+        if isinstance(soft_neighbours, bool) or not isinstance(soft_neighbours, int) or not 1 <= soft_neighbours <= NUM_BINS:
+            raise ValueError(f"rebalanced_ce: option 'soft_neighbours' must be an integer in 1..{NUM_BINS}, got {soft_neighbours!r}")
+        self.soft_neighbours = soft_neighbours
+        self.register_buffer("centres", bin_centres(), persistent=False)
+        self.register_buffer("class_weights", torch.ones(NUM_BINS))
+
+    def extra_repr(self) -> str:
+        return f"lam={self.lam}, sigma={self.sigma}, temperature={self.temperature}, soft_neighbours={self.soft_neighbours}"
+
+    # --- prior ---------------------------------------------------------------------------------
+    def histogram(self, ab_batches: Iterable[torch.Tensor]) -> torch.Tensor:
+        """Pixel counts per nearest bin, ``(313,)`` float64, over batches of normalised ab ``(B, 2, H, W)``."""
+        counts = torch.zeros(NUM_BINS, dtype=torch.float64)
+        for ab in ab_batches:
+            idx = nearest_bins(ab.detach().float() * AB_SCALE, self.centres.to(ab.device))
+            counts += torch.bincount(idx.flatten(), minlength=NUM_BINS).double().cpu()
+        return counts
+
+    def estimate_prior(self, ab_batches: Iterable[torch.Tensor]) -> torch.Tensor:
+        """The smoothed empirical distribution of the batches' nearest bins, ``(313,)`` float64, sums to 1."""
+        counts = self.histogram(ab_batches)
+        total = float(counts.sum())
+        if total <= 0:
+            raise ValueError("rebalanced_ce: prepare saw no pixels; the training set gave no ab to estimate the prior from")
+        return gaussian_smooth(counts / total, self.centres.cpu(), self.sigma)
+
+    def set_prior(self, prior: torch.Tensor) -> None:
+        """Set the class weights from a prior over the 313 bins."""
+        self.class_weights.copy_(rebalancing_weights(prior, self.lam).to(self.class_weights))
+
+    def prepare(self, ab_batches: Iterable[torch.Tensor], cache_dir: Path) -> None:
+        """Estimate the prior from the training set's ab once, cached as ``cache_dir/ab_prior.npy``."""
+        path = Path(cache_dir) / PRIOR_FILE
+        if path.is_file():
+            prior = _read_prior(path)
+        else:
+            prior = self.estimate_prior(ab_batches)
+            _write_prior(path, prior)
+        self.set_prior(prior)
+
+    # --- loss and decoding ---------------------------------------------------------------------
+    def terms(self, pred, target, **context):
+        logp = F.log_softmax(pred.float(), dim=1)
+        idx, w = soft_encode(target.float() * AB_SCALE, self.centres, self.soft_neighbours, self.sigma)
+        ce = -(w * logp.gather(1, idx)).sum(dim=1)  # (B, H, W)
+        weight = self.class_weights[idx[:, 0]]  # the weight of each pixel's nearest true bin
+        return {"rebalanced_ce": (weight * ce).mean()}
+
+    def decode(self, output: torch.Tensor) -> torch.Tensor:
+        """Bin logits ``(B, 313, H, W)`` -> annealed-mean ab ``(B, 2, H, W)``, normalised by ``AB_SCALE``.
+
+        Works on a few images at a time, so the full softmax of a large batch never exists at once.
+        """
+        if output.ndim != 4 or output.shape[1] != NUM_BINS:
+            raise ValueError(f"rebalanced_ce: decode expected (B, {NUM_BINS}, H, W) logits, got {tuple(output.shape)}")
+        per_image = NUM_BINS * output.shape[-2] * output.shape[-1]
+        step = max(1, _DECODE_ELEMENTS // max(1, per_image))
+        centres = self.centres.to(output.device) / AB_SCALE
+        parts = []
+        for chunk in output.split(step):
+            p = torch.softmax(chunk.float() / self.temperature, dim=1)
+            parts.append(torch.einsum("bqhw,qc->bchw", p, centres))
+        return torch.cat(parts).to(output.dtype)
+
+
+def _read_prior(path: Path) -> torch.Tensor:
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"rebalanced_ce: cannot read the cached prior {path} ({exc}); delete it to recompute") from None
+    if arr.shape != (NUM_BINS,) or not np.all(np.isfinite(arr)) or np.any(arr < 0) or arr.sum() <= 0:
+        raise ValueError(
+            f"rebalanced_ce: the cached prior {path} is not a distribution over {NUM_BINS} bins "
+            f"(shape {arr.shape}); delete it to recompute"
+        )
+    return torch.from_numpy(arr.astype(np.float64) / arr.sum())
+
+
+def _write_prior(path: Path, prior: torch.Tensor) -> None:
+    """Write atomically, so an interrupted run never leaves half a prior to be reused."""
+    buf = io.BytesIO()
+    np.save(buf, prior.double().cpu().numpy())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(buf.getvalue())
+    os.replace(tmp, path)
