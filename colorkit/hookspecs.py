@@ -49,5 +49,19 @@ def colorkit_register_metrics(register: Register) -> None:
     """
 
 
-KINDS = ("models", "losses", "preprocessors", "metrics")
+@hookspec
+def colorkit_register_loggers(register: Register) -> None:
+    """Register experiment trackers: ``register("tensorboard", TensorBoardLogger)``.
+
+    A factory is called as ``factory(run_dir=..., recipe=..., start_step=..., **options)`` when a run
+    starts or resumes, with ``options`` from the recipe's ``[log.args.NAME]`` table, and returns an
+    object with ``log_metrics(step, values)`` (``values``: ``dict[str, float]``),
+    ``log_image(step, name, image)`` (``image``: ``(H, W, 3)`` uint8 array) and ``close()``. A
+    resumed run continues from ``start_step``: drop what an earlier attempt logged after it.
+    It may define ``check_available()``, raising :class:`colorkit.errors.ColorkitError` with one
+    line (such as the optional extra to install) when it cannot work; recipes are checked with it.
+    """
+
+
+KINDS = ("models", "losses", "preprocessors", "metrics", "loggers")
 """Registry kinds, each filled by the hook ``colorkit_register_<kind>``."""

@@ -27,6 +27,7 @@ DEFAULT_PLUGINS = (
     "colorkit.models",
     "colorkit.losses",
     "colorkit.metrics",
+    "colorkit.loggers",
 )
 """Built-in modules, registered through the same hooks as third-party plugins."""
 
@@ -63,6 +64,10 @@ class PluginHost:
     @property
     def metrics(self) -> Registry:
         return self.registries["metrics"]
+
+    @property
+    def loggers(self) -> Registry:
+        return self.registries["loggers"]
 
     def versions(self) -> dict[str, str]:
         return {p.name: p.version for p in self.plugins}

@@ -16,7 +16,7 @@ from typing import Any, Literal, Optional
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from colorkit.errors import RecipeError, RegistryError
+from colorkit.errors import ColorkitError, RecipeError, RegistryError
 
 
 class _Section(BaseModel):
@@ -34,7 +34,7 @@ class DataConfig(_Section):
     size: int = Field(256, ge=8, description="network resolution: images are resized to size x size")
     flip: bool = Field(True, description="random horizontal flips while training")
     sample_crops: int = Field(64, ge=1, description='"sample" source only: random crops per epoch')
-    on_bad_file: Literal["skip", "stop"] = Field("skip", description='"skip": leave unreadable images out and count them in the log; "stop": check every image before training and stop on the first bad one')
+    on_bad_file: Literal["skip", "stop"] = Field("skip", description='"skip": leave unreadable images out and count them in the log; "stop": check every image before training and stop, listing the bad ones')
     workers: int = Field(0, ge=0, description="DataLoader worker processes (0 decodes in the main process)")
 
 
@@ -86,6 +86,7 @@ class TrainConfig(_Section):
     val_every: int = Field(1, ge=1, description="validate every N epochs")
     samples_every: int = Field(1, ge=1, description="write a gray | predicted | truth grid every N epochs")
     checkpoint_every: int = Field(1, ge=1, description="write the resumable checkpoint every N epochs")
+    checkpoint_every_steps: Optional[int] = Field(None, ge=1, description="also write it every N optimiser steps inside an epoch, so a crash loses at most N steps")
 
     @model_validator(mode="after")
     def _has_budget(self) -> "TrainConfig":
@@ -101,6 +102,16 @@ class OutputConfig(_Section):
     samples: int = Field(4, ge=0, le=64, description="validation images in each sample grid")
 
 
+class LogConfig(_Section):
+    """Experiment tracking: TensorBoard by default, other registered loggers (`mlflow`) on request."""
+
+    tensorboard: bool = Field(True, description="write TensorBoard event files to RUN_DIR/tensorboard (view: `tensorboard --logdir RUN_DIR`)")
+    loggers: list[str] = Field(default_factory=list, description='more registered loggers, e.g. ["mlflow"] (`colorkit plugins` lists them)')
+    every_steps: int = Field(10, ge=1, description="log the batch's loss terms, lr and images/s every N optimiser steps")
+    images: bool = Field(True, description="log each gray | predicted | truth sample grid as an image")
+    args: dict[str, dict[str, Any]] = Field(default_factory=dict, description="options per logger, e.g. [log.args.mlflow] tracking_uri = ...")
+
+
 class Recipe(_Section):
     """A whole experiment."""
 
@@ -113,6 +124,7 @@ class Recipe(_Section):
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     train: TrainConfig = Field(default_factory=lambda: TrainConfig(epochs=10))
     output: OutputConfig = Field(default_factory=OutputConfig)
+    log: LogConfig = Field(default_factory=LogConfig)
 
     def to_toml(self, command: str | None = None) -> str:
         """The recipe as TOML, optionally opened by a comment giving its command."""
@@ -238,7 +250,9 @@ def _check_args(factory, args: dict, fixed: dict, source: str, where: str) -> No
     except (TypeError, ValueError):
         return
     params = sig.parameters
-    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+    if isinstance(factory, type) and getattr(factory.__init__, "__qualname__", "") in ("object.__init__", "Module.__init__"):
+        params = {}  # a class without its own __init__ (torch's generic *args, **kwargs) takes no options
+    elif any(p.kind is p.VAR_KEYWORD for p in params.values()):
         return
     names = [n for n, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and n not in fixed]
     for key in args:
@@ -252,12 +266,24 @@ def _check_args(factory, args: dict, fixed: dict, source: str, where: str) -> No
         raise RecipeError(f"{source}: key '{where}': {exc}") from None
 
 
+def _plugin_hint(exc: Exception, host) -> str:
+    """A registry error, plus the plugins that failed to load or register, which may be why."""
+    broken = sorted({p.name for p in getattr(host, "plugins", ()) if p.errors})
+    hint = f" Plugins with problems: {', '.join(broken)} (see colorkit plugins)." if broken else ""
+    return str(exc).rstrip(".") + "." + hint if hint else str(exc)
+
+
 def check_names(recipe: Recipe, host, source: str) -> None:
     """Check model and loss names and options against the registries, and the size against the stride."""
     try:
         model = host.models.get(recipe.model.name)
     except RegistryError as exc:
-        raise RecipeError(f"{source}: key 'model.name': {exc}") from None
+        raise RecipeError(f"{source}: key 'model.name': {_plugin_hint(exc, host)}") from None
+    if getattr(model.factory, "role", "colorizer") != "colorizer":
+        usable = [n for n in host.models.names() if getattr(host.models.get(n).factory, "role", "colorizer") == "colorizer"]
+        raise RecipeError(
+            f"{source}: key 'model.name': '{recipe.model.name}' is a {model.factory.role}, not a colorizer; valid: {', '.join(usable)}"
+        )
     _check_args(model.factory, recipe.model.args, {"in_channels": 1, "out_channels": 2}, source, "model.args")
     stride_fn = getattr(model.factory, "input_stride", None)
     if stride_fn is not None:
@@ -275,12 +301,37 @@ def check_names(recipe: Recipe, host, source: str) -> None:
         try:
             loss = host.losses.get(term.name)
         except RegistryError as exc:
-            raise RecipeError(f"{source}: key 'loss.{i}.name': {exc}") from None
+            raise RecipeError(f"{source}: key 'loss.{i}.name': {_plugin_hint(exc, host)}") from None
         _check_args(loss.factory, term.args, {}, source, f"loss.{i}.args")
     heads = {t.name: getattr(host.losses.get(t.name).factory, "out_channels", 2) for t in recipe.loss}
     special = {name: n for name, n in heads.items() if n != 2}
     if len(set(special.values())) > 1:
         raise RecipeError(f"{source}: key 'loss': losses need different network outputs {special}; keep one of them")
+    _check_loggers(recipe, host, source)
+
+
+def _check_loggers(recipe: Recipe, host, source: str) -> None:
+    """Logger names, options and optional extras (``mlflow`` without MLflow is one clear line)."""
+    registry = getattr(host, "registries", {}).get("loggers")
+    if registry is None:
+        return
+    used = list(dict.fromkeys((["tensorboard"] if recipe.log.tensorboard else []) + list(recipe.log.loggers)))
+    for i, name in enumerate(recipe.log.loggers):
+        try:
+            registry.get(name)
+        except RegistryError as exc:
+            raise RecipeError(f"{source}: key 'log.loggers.{i}': {exc}") from None
+    for name, args in recipe.log.args.items():
+        if name not in used:
+            raise RecipeError(f"{source}: key 'log.args.{name}': logger '{name}' is not used; add it to log.loggers (in use: {', '.join(used) or 'none'})")
+        _check_args(registry.get(name).factory, args, {"run_dir": None, "recipe": None, "start_step": 0}, source, f"log.args.{name}")
+    for name in used:
+        check = getattr(registry.get(name).factory, "check_available", None)
+        if check is not None:
+            try:
+                check()
+            except ColorkitError as exc:
+                raise RecipeError(f"{source}: key 'log': {exc}") from None
 
 
 def validate_file(path: str | Path, host, overrides: list[str] = ()) -> Recipe:

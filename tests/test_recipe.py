@@ -5,15 +5,19 @@ from pathlib import Path
 import pytest
 
 from colorkit.errors import RecipeError
-from colorkit.recipe import Recipe, apply_overrides, load_recipe, validate_file
+from colorkit.engine.compare import load_compare
+from colorkit.recipe import Recipe, apply_overrides, load_recipe, read_toml, validate_file
 
 RECIPES = sorted((Path(__file__).parents[1] / "recipes").glob("*.toml"))
 
 
 @pytest.mark.parametrize("path", RECIPES, ids=[p.name for p in RECIPES])
 def test_every_shipped_recipe_validates_and_names_its_command(path, colorkit_host):
-    recipe = validate_file(path, colorkit_host)
-    assert isinstance(recipe, Recipe)
+    if "base" in read_toml(path):
+        spec = load_compare(path, vary=[], overrides=[], host=colorkit_host, evaluate_override={})
+        assert spec.variants
+    else:
+        assert isinstance(validate_file(path, colorkit_host), Recipe)
     first = path.read_text().splitlines()[0]
     assert first.startswith("# colorkit ") and str(path.relative_to(path.parents[1])) in first
 
@@ -80,7 +84,7 @@ def test_override_typo_is_reported_like_a_file_typo(tmp_path):
 
 def test_registry_names_and_model_options_are_checked(tmp_path, builtin_host):
     p = write(tmp_path, 'name = "x"\n[model]\nname = "cunett"\n')
-    with pytest.raises(RecipeError, match=r"model.name.*unknown model 'cunett'.*valid: cunet, smp_unet, unet"):
+    with pytest.raises(RecipeError, match=r"model.name.*unknown model 'cunett'.*valid: cunet, patchgan, smp_unet, unet"):
         validate_file(p, builtin_host)
     p = write(tmp_path, 'name = "x"\n[[loss]]\nname = "msee"\n')
     with pytest.raises(RecipeError, match=r"loss.0.name.*unknown loss 'msee'.*Did you mean 'mse'"):
@@ -107,3 +111,9 @@ def test_recipe_reference_page_matches_the_schema():
 
     page = Path(__file__).parents[1] / "docs" / "recipe-reference.md"
     assert page.read_text() == reference(), "regenerate: python -m colorkit.report.recipe_reference > docs/recipe-reference.md"
+
+
+def test_a_discriminator_is_not_a_colorizer(tmp_path, builtin_host):
+    p = write(tmp_path, 'name = "x"\n[model]\nname = "patchgan"\n')
+    with pytest.raises(RecipeError, match=r"model.name.*'patchgan' is a discriminator.*valid: cunet, smp_unet, unet"):
+        validate_file(p, builtin_host)

@@ -8,7 +8,8 @@ from colorkit import __version__
 
 
 def create_app() -> typer.Typer:
-    from colorkit.cli import colorize, compare, evaluate, plugins, run, validate
+    from colorkit.cli import colorize, compare, evaluate, plugin_new, plugins, run, validate
+    from colorkit.cli.common import set_quiet
 
     app = typer.Typer(
         name="colorkit",
@@ -20,12 +21,16 @@ def create_app() -> typer.Typer:
     )
 
     @app.callback()
-    def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True)):
+    def _root(
+        version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or information on stderr; errors and results still show."),
+    ):
+        set_quiet(quiet)
         if version:
             typer.echo(f"colorkit {__version__}")
             raise typer.Exit()
 
-    for module in (run, compare, validate, colorize, evaluate, plugins):
+    for module in (run, compare, validate, colorize, evaluate, plugins, plugin_new):
         module.register(app)
     return app
 

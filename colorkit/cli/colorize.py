@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import List
+from typing import List, Optional
 
 import numpy as np
 import typer
 from PIL import Image
 from rich.progress import Progress
-from rich.table import Table
+from rich.markup import escape
 
-from colorkit.cli.common import EXIT_FILES_FAILED, catch_errors, err, out
-from colorkit.data.images import find_images, is_image_name, load_rgb
+from colorkit.cli.common import EXIT_FILES_FAILED, catch_errors, err, out, problems
+from colorkit.data.images import find_images, is_image_name, load_rgb, printable, set_max_pixels
 from colorkit.engine.colorizer import Colorizer
 from colorkit.engine.files import atomic_write_bytes
 from colorkit.errors import ColorkitError, ImageError
@@ -64,8 +64,12 @@ def colorize(
     output: Path = typer.Option(..., "-o", "--output", help="Output folder, or an image file for a single input."),
     device: str = typer.Option("auto", help='"auto", "cpu" or "cuda".'),
     batch_size: int = typer.Option(8, min=1, help="Photos per network batch."),
+    max_pixels: Optional[int] = typer.Option(
+        None, "--max-pixels", min=1, help="Refuse larger images (width x height; default 89478485, or COLORKIT_MAX_PIXELS)."
+    ),
 ) -> None:
     """Colour photos: full-resolution L of each photo joined with the predicted ab."""
+    set_max_pixels(max_pixels)
     colorizer = Colorizer.load(checkpoint, device=device)
     jobs, failed = plan(list(inputs), output)
     done = 0
@@ -78,8 +82,7 @@ def colorize(
                     batch.append((src, dst, load_rgb(src)))
                 except ImageError as exc:
                     failed.append(str(exc))
-            results = colorizer.colorize_many([rgb for _, _, rgb in batch]) if batch else []
-            for (src, dst, _), rgb in zip(batch, results):
+            for (src, dst, _), rgb in _colour(colorizer, batch, failed):
                 try:
                     dst.parent.mkdir(parents=True, exist_ok=True)
                     atomic_write_bytes(dst, encode(rgb, dst))
@@ -87,13 +90,29 @@ def colorize(
                 except (OSError, ValueError, ColorkitError) as exc:
                     failed.append(f"{src}: could not write {dst}: {exc}")
             progress.advance(task, len(jobs[start : start + batch_size]))
-    out.print(f"coloured {done} of {done + len(failed)} files into {output}", highlight=False)
+    out.print(f"coloured {done} of {done + len(failed)} files into {escape(printable(str(output)))}", highlight=False)
     if failed:
-        table = Table(title=f"{len(failed)} failed", show_header=False)
+        problems.print(f"[red]{len(failed)} failed[/]:")
         for line in failed:
-            table.add_row(line)
-        err.print(table)
+            problems.print(f"[red]failed:[/] {escape(printable(line))}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_FILES_FAILED)
+
+
+def _colour(colorizer: Colorizer, batch: list, failed: list[str]) -> list:
+    """(job, coloured photo) pairs for a batch; if the batch fails (out of memory, say), photo by photo."""
+    if not batch:
+        return []
+    try:
+        return list(zip(batch, colorizer.colorize_many([rgb for _, _, rgb in batch])))
+    except (RuntimeError, MemoryError):
+        pass
+    done = []
+    for job in batch:
+        try:
+            done.append((job, colorizer.colorize(job[2])))
+        except (RuntimeError, MemoryError) as exc:
+            failed.append(f"{job[0]}: could not colour: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+    return done
 
 
 def register(app: typer.Typer) -> None:

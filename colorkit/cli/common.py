@@ -3,20 +3,68 @@
 from __future__ import annotations
 
 import functools
+import io
+import json
+import math
+import sys
 from typing import Callable
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
+from colorkit.data.images import printable
 from colorkit.errors import ColorkitError
 
 out = Console()
 err = Console(stderr=True)
+"""Progress and information; silenced by ``colorkit --quiet``."""
+problems = Console(stderr=True)
+"""Errors, invalid recipes and failed files: shown even with ``--quiet``."""
 
 EXIT_OK = 0
 EXIT_FILES_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+
+EXIT_CODES = {
+    EXIT_OK: "success",
+    EXIT_FILES_FAILED: "some files could not be read or written (listed on stderr); the rest were processed",
+    EXIT_USAGE: "bad usage: an invalid recipe, a missing checkpoint or weights, a missing optional extra, a wrong option",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C); training saved a resumable checkpoint first",
+}
+"""Every exit status of ``colorkit`` and what it means (documented in the CLI reference)."""
+
+
+def set_quiet(quiet: bool) -> None:
+    """``--quiet``: no progress or information on stderr; errors and results still show."""
+    err.quiet = quiet
+
+
+def print_json(data) -> None:
+    """``--json``: one JSON document on stdout (strict JSON: NaN and infinity become null)."""
+    typer.echo(json.dumps(_strict(data), indent=2))
+
+
+def _strict(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict(v) for v in value]
+    return value
+
+
+def safe_streams() -> None:
+    """Print any file name: names that are not valid UTF-8 (kept by Python as surrogates) are shown
+    with backslash escapes instead of crashing the output with UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and stream.errors in ("strict", "surrogateescape"):
+            try:
+                stream.reconfigure(errors="backslashreplace")
+            except (ValueError, io.UnsupportedOperation):
+                pass
 
 
 def catch_errors(fn: Callable) -> Callable:
@@ -24,13 +72,15 @@ def catch_errors(fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        safe_streams()
         try:
             return fn(*args, **kwargs)
         except ColorkitError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            prefix = getattr(exc, "prefix", "[bold red]error:[/]")  # "interrupted:" for a stopped training
+            problems.print(f"{prefix} {escape(printable(str(exc)))}", highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            err.print("[yellow]interrupted[/]")
+            problems.print("[yellow]interrupted[/]")
             raise typer.Exit(EXIT_INTERRUPTED) from None
 
     return wrapper

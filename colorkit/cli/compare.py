@@ -9,7 +9,7 @@ from typing import List, Optional
 import typer
 from rich.progress import Progress
 
-from colorkit.cli.common import catch_errors, err, out
+from colorkit.cli.common import catch_errors, err, out, print_json
 from colorkit.engine.compare import Comparison, load_compare
 from colorkit.errors import ColorkitError
 from colorkit.plugins import get_host
@@ -25,6 +25,7 @@ def compare(
     eval_split: Optional[Path] = typer.Option(None, "--eval-split", help="File listing the held-out photos in --eval-data."),
     eval_limit: Optional[int] = typer.Option(None, "--eval-limit", min=1, help="Evaluate on the first N photos only."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue a compare directory: finished variants are reused."),
+    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON on stdout instead of a table."),
 ) -> None:
     """Train every variant on the same data, split, seed and budget; evaluate and report side by side."""
     host = get_host()
@@ -42,14 +43,18 @@ def compare(
         command = "colorkit compare " + " ".join(shlex.quote(a) for a in args)
         comparison = Comparison.create(spec, command, host, err)
         err.print(f"compare directory [bold]{comparison.dir}[/] ({len(spec.variants)} variants: {', '.join(spec.variants)})")
+    err.print(f"curves of every variant: [bold]{comparison.tensorboard}[/]", highlight=False, soft_wrap=True)
     comparison.train_all()
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("evaluating", total=None)
         evals = comparison.evaluate_all(on_progress=lambda k: progress.advance(task, k))
     results = comparison.results(evals)
     files = write_report(comparison.dir, results)
+    if as_json:
+        print_json(dict(results.to_json(), report=str(files.get("html", comparison.dir)), tensorboard=comparison.tensorboard))
+        return
     out.print(results_table(results))
-    out.print(f"report: {files.get('index.html', comparison.dir)}", highlight=False)
+    out.print(f"report: {files.get('html', comparison.dir)}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

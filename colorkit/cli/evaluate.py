@@ -8,10 +8,11 @@ from typing import Optional
 
 import typer
 from rich.progress import Progress
+from rich.markup import escape
 from rich.table import Table
 
-from colorkit.cli.common import EXIT_FILES_FAILED, catch_errors, err, out
-from colorkit.data.images import find_images, read_split
+from colorkit.cli.common import EXIT_FILES_FAILED, catch_errors, err, out, print_json, problems
+from colorkit.data.images import find_images, printable, read_split, set_max_pixels
 from colorkit.engine.colorizer import Colorizer
 from colorkit.engine.evaluate import EvalResult, evaluate as run_evaluation
 from colorkit.engine.files import atomic_write_json
@@ -42,11 +43,16 @@ def evaluate(
     split: Optional[Path] = typer.Option(None, "--split", help="File listing the photos to use (names relative to --data)."),
     size: int = typer.Option(256, min=8, help="Evaluation resolution: photos are resized to size x size."),
     limit: Optional[int] = typer.Option(None, min=1, help="Use only the first N photos."),
-    json_path: Optional[Path] = typer.Option(None, "--json", help="Where to write the results (default: beside the checkpoint)."),
+    json_path: Optional[Path] = typer.Option(None, "--json", help="Where to write the results (default: beside the checkpoint); - prints them on stdout instead of tables."),
     device: str = typer.Option("auto", help='"auto", "cpu" or "cuda".'),
+    max_pixels: Optional[int] = typer.Option(
+        None, "--max-pixels", min=1, help="Refuse larger images (width x height; default 89478485, or COLORKIT_MAX_PIXELS)."
+    ),
 ) -> None:
     """Measure a checkpoint beside the all-gray baseline; prints tables and writes JSON."""
+    set_max_pixels(max_pixels)
     colorizer = Colorizer.load(checkpoint, device=device)
+    unsearched: list[str] = []
     if split is not None:
         files, missing = read_split(data, split)
         if missing:
@@ -54,8 +60,7 @@ def evaluate(
     else:
         found = find_images(data)
         files = found.files
-        for p in found.problems:
-            err.print(f"[yellow]warning:[/] {p}")
+        unsearched = [str(p) for p in found.problems]
     files = files[:limit] if limit else files
     if not files:
         raise ColorkitError(f"--data {data}: no photos to evaluate")
@@ -64,13 +69,19 @@ def evaluate(
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("evaluating", total=len(files))
         result = run_evaluation(colorizer, files, size=size, metrics=metrics, on_progress=lambda k: progress.advance(task, k))
-    _report(result)
-    target = json_path or Path(colorizer.source).parent.parent / f"evaluate-{(split.stem if split else data.name)}.json"
-    atomic_write_json(target, dict(result.to_json(), checkpoint=colorizer.source, data=str(data), split=str(split) if split else None, size=size))
-    out.print(f"results written to {target}", highlight=False)
-    if result.failed:
-        for line in result.failed:
-            err.print(f"[red]failed:[/] {line}", highlight=False)
+    record = dict(result.to_json(), checkpoint=colorizer.source, data=str(data), split=str(split) if split else None, size=size)
+    if json_path == Path("-"):
+        print_json(record)
+    else:
+        _report(result)
+        target = json_path or Path(colorizer.source).parent.parent / f"evaluate-{(split.stem if split else data.name)}.json"
+        atomic_write_json(target, record)
+        out.print(f"results written to {target}", highlight=False)
+    failed = unsearched + result.failed
+    if failed:
+        problems.print(f"[red]{len(failed)} failed[/] (left out of the results):")
+        for line in failed:
+            problems.print(f"[red]failed:[/] {escape(printable(line))}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_FILES_FAILED)
 
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import typer
 from rich.table import Table
 
-from colorkit.cli.common import out
+from colorkit.cli.common import out, print_json
 from colorkit.plugins import get_host
 
 
@@ -19,7 +17,7 @@ def plugins(as_json: bool = typer.Option(False, "--json", help="Print JSON inste
             "plugins": [vars(p) for p in host.plugins],
             "registries": {k: {n: {"plugin": e.plugin, "doc": e.doc} for n, e in r.entries.items()} for k, r in host.registries.items()},
         }
-        typer.echo(json.dumps(data, indent=2))
+        print_json(data)
         return
     table = Table(title="Plugins")
     for col in ("plugin", "version", "source", "registers", "problems"):

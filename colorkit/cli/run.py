@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
-from colorkit.cli.common import catch_errors, err, out
+from colorkit.cli.common import catch_errors, err, out, print_json
 from colorkit.engine.trainer import TrainResult, read_metrics, resume_run, start_run
 from colorkit.errors import ColorkitError
 from colorkit.recipe import load_recipe
@@ -23,6 +23,7 @@ def run(
     val_split: Optional[Path] = typer.Option(None, "--val-split", help="File listing the validation images in --data."),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Parent folder of the run directory (output.dir)."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue this run directory from its last checkpoint."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout instead of a table."),
 ) -> None:
     """Train a model from a TOML recipe; each run writes its own directory under runs/."""
     if resume is not None:
@@ -45,11 +46,17 @@ def run(
         trainer = start_run(load_recipe(recipe, overrides), source=str(recipe), console=err)
         err.print(f"run directory [bold]{trainer.run_dir}[/] (seed {trainer.seed}, device {trainer.device})")
     result = trainer.run()
-    _summary(result)
+    _summary(result, as_json)
 
 
-def _summary(r: TrainResult) -> None:
+def _summary(r: TrainResult, as_json: bool = False) -> None:
     last = (read_metrics(r.run_dir) or [{}])[-1]
+    tensorboard = r.run_dir / "tensorboard"
+    if as_json:
+        keys = ("epochs", "steps", "images", "seconds", "stopped", "train_loss", "val_loss", "bad_files")
+        print_json(dict({k: getattr(r, k) for k in keys}, run_dir=str(r.run_dir), images_per_s=r.images_per_s, last=last,
+                        tensorboard=str(tensorboard) if tensorboard.is_dir() else None))
+        return
     table = Table(title=f"run {r.run_dir.name}", show_header=False)
     rows = [
         ("run directory", str(r.run_dir)),
@@ -64,6 +71,8 @@ def _summary(r: TrainResult) -> None:
     if r.bad_files:
         rows.append(("skipped files", f"{r.bad_files} (listed above)"))
     rows.append(("colorize with", f"colorkit colorize {r.run_dir} PHOTO... -o OUT"))
+    if tensorboard.is_dir():
+        rows.append(("curves", f"tensorboard --logdir {tensorboard}"))
     for k, v in rows:
         table.add_row(k, v)
     out.print(table)

@@ -6,29 +6,45 @@ from pathlib import Path
 from typing import List
 
 import typer
+from rich.markup import escape
 
-from colorkit.cli.common import EXIT_USAGE, err, out
+from colorkit.cli.common import EXIT_USAGE, out, print_json, problems
 from colorkit.errors import ColorkitError
+from colorkit.engine.compare import load_compare
 from colorkit.plugins import get_host
-from colorkit.recipe import validate_file
+from colorkit.recipe import read_toml, validate_file
 
 
 def validate(
     recipes: List[Path] = typer.Argument(..., help="Recipe files to check."),
     set_: List[str] = typer.Option([], "--set", help="Override a key, e.g. --set train.lr=1e-4 (repeatable)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON record per recipe on stdout instead of lines."),
 ) -> None:
-    """Check recipes: keys, types, ranges, registry names and model options. Builds nothing."""
+    """Check recipes and compare recipes: keys, types, ranges, registry names, model options. Builds nothing."""
     host = get_host()
     bad = 0
+    records = []
     for path in recipes:
         try:
+            if "base" in read_toml(path):
+                spec = load_compare(path, vary=[], overrides=list(set_), host=host, evaluate_override={})
+                records.append({"path": str(path), "ok": True, "name": spec.name, "variants": list(spec.variants)})
+                if not as_json:
+                    out.print(f"[green]ok[/] {escape(str(path))}: comparison of {len(spec.variants)} variants: {escape(', '.join(spec.variants))}", highlight=False)
+                continue
             recipe = validate_file(path, host, set_)
         except ColorkitError as exc:
-            err.print(f"[bold red]invalid:[/] {exc}", highlight=False, soft_wrap=True)
+            records.append({"path": str(path), "ok": False, "error": str(exc)})
+            if not as_json:
+                problems.print(f"[bold red]invalid:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             bad += 1
             continue
         losses = " + ".join(f"{t.weight:g}*{t.name}" for t in recipe.loss)
-        out.print(f"[green]ok[/] {path}: model {recipe.model.name}, loss {losses}, size {recipe.data.size}", highlight=False)
+        records.append({"path": str(path), "ok": True, "name": recipe.name, "model": recipe.model.name, "loss": losses, "size": recipe.data.size})
+        if not as_json:
+            out.print(f"[green]ok[/] {escape(str(path))}: model {recipe.model.name}, loss {losses}, size {recipe.data.size}", highlight=False)
+    if as_json:
+        print_json(records)
     if bad:
         raise typer.Exit(EXIT_USAGE)
 

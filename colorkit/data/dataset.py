@@ -135,18 +135,25 @@ def build_datasets(data, seed: int) -> DataSplit:
         files = sorted(_seeded_shuffle(files, seed)[: data.limit])
     if not files:
         raise ColorkitError(f"data.source: no training images found in '{root}'")
-    if missing and data.on_bad_file == "stop":
-        raise ColorkitError(f"{len(missing)} listed images do not exist under '{root}', first: {missing[0]}")
     if data.on_bad_file == "stop":
-        check_decodable(files + val_files)
+        bad = [f"{root / n}: listed in a split file but missing" for n in missing] + problems
+        bad += check_decodable(files + val_files)
+        if bad:
+            shown = "; ".join(bad[:5]) + (f"; and {len(bad) - 5} more" if len(bad) > 5 else "")
+            raise ColorkitError(
+                f"data: {len(bad)} bad image file{'s' if len(bad) > 1 else ''}, training not started: {shown} "
+                '(on_bad_file = "stop"; set it to "skip" to train without them)'
+            )
     names = [str(f.relative_to(root)) for f in val_files]
     return DataSplit(ImageFiles(files, data.size), ImageFiles(val_files, data.size), names, missing, problems)
 
 
-def check_decodable(files: list[Path]) -> None:
-    """Decode every file once, stopping at the first bad one (``on_bad_file = "stop"``)."""
+def check_decodable(files: list[Path]) -> list[str]:
+    """Decode every file once (``on_bad_file = "stop"``); the messages of those that fail."""
+    bad = []
     for f in files:
         try:
             open_image(f, draft_size=64)
         except ImageError as exc:
-            raise ColorkitError(f"data: {exc} (on_bad_file = \"stop\"; set it to \"skip\" to train without it)") from None
+            bad.append(str(exc))
+    return bad

@@ -61,7 +61,7 @@ class LossSet(nn.Module):
 
     def checkpoint_state(self) -> dict[str, torch.Tensor]:
         """Buffers and trainable parameters; frozen pretrained weights are left to their source."""
-        frozen = {name for name, p in self.named_parameters() if not p.requires_grad}
+        frozen = {name for name, p in self.named_parameters(remove_duplicate=False) if not p.requires_grad}
         return {k: v for k, v in self.state_dict().items() if k not in frozen}
 
     def load_checkpoint_state(self, state: dict[str, torch.Tensor]) -> None:
@@ -88,8 +88,12 @@ class LossSet(nn.Module):
 
 def build_losses(recipe: Recipe, host) -> LossSet:
     terms, specs = [], []
-    for term in recipe.loss:
-        terms.append((term.name, term.weight, host.losses.build(term.name, **term.args)))
+    for i, term in enumerate(recipe.loss):
+        try:
+            loss = host.losses.build(term.name, **term.args)
+        except (TypeError, ValueError) as exc:
+            raise ColorkitError(f"loss.{i} ('{term.name}'): {exc}") from None
+        terms.append((term.name, term.weight, loss))
         specs.append({"name": term.name, "args": term.args})
     return LossSet(terms, specs)
 

@@ -98,6 +98,10 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
         meta = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise CheckpointError(f"{path}: corrupt colorkit metadata ({exc})") from None
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{path}: corrupt colorkit metadata (not a JSON object)")
+    if isinstance(meta.get("format"), int) and meta["format"] > FORMAT:
+        raise CheckpointError(f"{path}: written by a newer colorkit (checkpoint format {meta['format']}, this one reads {FORMAT}); upgrade colorkit")
     return tensors, meta
 
 
@@ -111,16 +115,23 @@ def load_modules(path: str | Path, tensors: dict[str, torch.Tensor], modules: di
                 module.load_checkpoint_state(sd)
             else:
                 module.load_state_dict(sd, strict=True)
-        except RuntimeError as exc:
-            first = str(exc).splitlines()[0]
+        except (RuntimeError, ValueError, KeyError) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise CheckpointError(f"{path}: weights do not fit this {name} ({first})") from None
 
 
-def restore_training(tensors: dict[str, torch.Tensor], meta: dict, optimizers: dict[str, torch.optim.Optimizer]) -> None:
-    """Restore optimiser and RNG state saved by :func:`save_checkpoint`."""
-    for name, opt in optimizers.items():
-        _restore_optimizer(opt, tensors, meta["optimizers"][name], f"optim.{name}.")
-    torch.set_rng_state(tensors["rng.torch"])
+def restore_training(
+    tensors: dict[str, torch.Tensor], meta: dict, optimizers: dict[str, torch.optim.Optimizer], path: str | Path = "checkpoint"
+) -> None:
+    """Restore optimiser and RNG state saved by :func:`save_checkpoint`; a weights-only file is a CheckpointError."""
+    if "optimizers" not in meta or "rng.torch" not in tensors or "state" not in meta:
+        raise CheckpointError(f"{path}: holds weights only (like best.safetensors), not the training state needed to resume")
+    try:
+        for name, opt in optimizers.items():
+            _restore_optimizer(opt, tensors, meta["optimizers"][name], f"optim.{name}.")
+        torch.set_rng_state(tensors["rng.torch"])
+    except (KeyError, ValueError, RuntimeError, TypeError) as exc:
+        raise CheckpointError(f"{path}: optimiser or RNG state does not fit this run ({type(exc).__name__}: {exc})") from None
     cuda = [tensors[k] for k in sorted(tensors) if k.startswith("rng.cuda.")]
     if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
         torch.cuda.set_rng_state_all(cuda)

@@ -6,7 +6,9 @@ not change the data, the seed or the training budget, so the comparison stays fa
 evaluated on the same held-out photos, beside the all-gray baseline.
 
 The compare directory keeps ``compare.json`` (every variant's resolved recipe and run directory),
-so ``--resume`` reuses finished variants and continues an interrupted one.
+so ``--resume`` reuses finished variants and continues an interrupted one. Every variant's run
+directory lies in ``COMPARE_DIR/runs/``, so ``tensorboard --logdir COMPARE_DIR/runs`` shows all their
+curves and sample grids together, one TensorBoard run per variant.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ class CompareRecipe(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
     base: str = Field(description="the base recipe, relative to this file")
+    set: list[str] = Field(default_factory=list, description="dotted overrides of the base, for every variant")
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
     variant: list[VariantSpec] = Field(min_length=1)
     output: dict[str, str] = Field(default_factory=lambda: {"dir": "compare"})
@@ -131,7 +134,7 @@ def load_compare(path: Path, *, vary: list[str], overrides: list[str], host, eva
             key = ".".join(str(p) for p in first["loc"])
             raise RecipeError(f"{path}: key '{key}': {first['msg']}") from None
         base_path = (path.parent / spec.base).resolve()
-        base_raw = apply_overrides(read_toml(base_path), list(overrides))
+        base_raw = apply_overrides(read_toml(base_path), spec.set + list(overrides))
         parts = [(v.name, v.model_extra or {}, v.set) for v in spec.variant]
         name, ev, out_dir = spec.name, spec.evaluate, spec.output.get("dir", "compare")
     else:
@@ -197,6 +200,7 @@ class Comparison:
             "name": spec.name,
             "command": command,
             "resume": f"colorkit compare --resume {directory}",
+            "tensorboard": f"tensorboard --logdir {directory / 'runs'}",
             "evaluate": json.loads(spec.evaluate.model_dump_json()),
             "variants": {n: {"recipe": r.model_dump(mode="json"), "run_dir": None} for n, r in spec.variants.items()},
         }
@@ -217,6 +221,11 @@ class Comparison:
 
     def _save(self) -> None:
         atomic_write_json(self.dir / "compare.json", self.state)
+
+    @property
+    def tensorboard(self) -> str:
+        """The command that shows every variant's curves in one TensorBoard: their runs lie side by side in ``runs/``."""
+        return f"tensorboard --logdir {self.dir / 'runs'}"
 
     @property
     def spec(self) -> CompareSpec:

@@ -56,11 +56,30 @@ def atomic_write_json(path: str | Path, obj) -> None:
 
 
 def append_jsonl(path: str | Path, record: dict) -> None:
-    """Append one JSON line and flush it to disk."""
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(json.dumps(record, sort_keys=True) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
+    """Append one JSON line and flush it to disk (a crash may leave a torn last line: see :func:`read_jsonl`)."""
+    try:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record, sort_keys=True) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as exc:
+        raise ColorkitError(f"{path}: could not append ({exc.strerror or exc})") from None
+
+
+def read_jsonl(path: str | Path) -> list[dict]:
+    """The records of a JSON-lines file; a line torn by a crash (not valid JSON) is left out."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    records = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records
 
 
 def create_run_dir(parent: str | Path, name: str) -> Path:

@@ -11,23 +11,30 @@ import json
 import math
 import platform
 import random
+import shutil
+import signal
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from torch.utils.data import DataLoader
 
 import colorkit
 from colorkit.data.dataset import DataSplit, EpochSampler, build_datasets, collate
+from colorkit.data.images import printable
 from colorkit.data.lab import AB_SCALE, lab_to_rgb, rgb_to_lab, rgb_to_model_io
 from colorkit.engine import checkpoint as ckpt
 from colorkit.engine.build import build_losses, build_model, build_optimizer, build_scheduler, resolve_device
-from colorkit.engine.files import append_jsonl, atomic_write_json, atomic_write_text, create_run_dir
+from colorkit.engine.files import append_jsonl, atomic_write_json, atomic_write_text, create_run_dir, read_jsonl
 from colorkit.errors import ColorkitError
+from colorkit.loggers import Loggers, open_loggers
 from colorkit.plugins import get_host
 from colorkit.recipe import Recipe, check_names, load_recipe
 from colorkit.report.grid import save_sample_grid
@@ -63,10 +70,72 @@ def environment(device: torch.device, host) -> dict:
     }
 
 
+def _loader_safety() -> dict:
+    """A DataLoader's own generator, so creating an iterator never draws from the global RNG (which a
+    checkpoint restores), and workers that ignore Ctrl-C."""
+    return {"generator": torch.Generator(), "worker_init_fn": _worker_init}
+
+
 def _budget_images(recipe: Recipe, n_train: int) -> int:
     t = recipe.train
     limits = [t.epochs * n_train if t.epochs else None, t.max_images, t.max_steps * t.batch_size if t.max_steps else None]
     return min(x for x in limits if x is not None)
+
+
+class Interrupted(ColorkitError):
+    """Training stopped by SIGINT (Ctrl-C) or SIGTERM after saving a resumable checkpoint."""
+
+    prefix = "[yellow]interrupted:[/]"
+
+    def __init__(self, signum: int, message: str):
+        super().__init__(message)
+        self.exit_code = 128 + signum  # 130 for Ctrl-C, 143 for SIGTERM, as shells report them
+
+
+class StopSignals:
+    """While active, the first SIGINT or SIGTERM only sets ``signum``: the loop stops at the next step
+    boundary and saves a consistent checkpoint. A second one raises KeyboardInterrupt at once."""
+
+    def __init__(self):
+        self.signum: int | None = None
+        self._old: dict = {}
+
+    def _handle(self, signum, frame) -> None:
+        if self.signum is not None:
+            raise KeyboardInterrupt
+        self.signum = signum
+
+    def __enter__(self) -> "StopSignals":
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
+        self._old = {}
+
+
+def _worker_init(worker_id: int) -> None:
+    """DataLoader workers leave Ctrl-C to the main process, which stops cleanly and shuts them down."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextmanager
+def _run_lock(run_dir: Path):
+    """Hold ``RUN/.lock`` while training, so two processes never train one run directory at once."""
+    try:
+        import fcntl
+    except ImportError:  # not on Windows
+        yield
+        return
+    with open(run_dir / ".lock", "w") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise ColorkitError(f"{run_dir}: another colorkit process is training this run; wait for it or stop it first") from None
+        yield
 
 
 class Trainer:
@@ -98,8 +167,11 @@ class Trainer:
             num_workers=recipe.data.workers,
             persistent_workers=False,
             pin_memory=self.device.type == "cuda",
+            **_loader_safety(),
         )
-        self.val_loader = DataLoader(self.data.val, batch_size=recipe.train.batch_size, collate_fn=collate, num_workers=recipe.data.workers)
+        self.val_loader = DataLoader(
+            self.data.val, batch_size=recipe.train.batch_size, collate_fn=collate, num_workers=recipe.data.workers, **_loader_safety()
+        )
         self.losses.prepare(self._ab_batches, run_dir)
         self.aux_opts = self.losses.optimizers()
         self.budget_images = _budget_images(recipe, n)
@@ -107,13 +179,16 @@ class Trainer:
         self.state = {"epoch": 0, "batch": 0, "step": 0, "images": 0, "best": None, "seconds": 0.0, "bad_files": 0, "done": None}
         self.epoch_sums: dict[str, float] = {}
         self.epoch_count = 0
-        self.bad_names: set[str] = set()
+        self.bad_names: set[str] = set(self.data.problems)
+        self.bad_names.update(f"{self.recipe.data.source}/{n}: listed in a split file but missing" for n in self.data.missing)
+        self.state["bad_files"] = len(self.bad_names)
+        self.loggers, self.step_logs = Loggers(), {}  # opened by run()
         if resume:
             self._load_last()
 
     def _ab_batches(self):
         """The training set's true ab once, in file order, for losses that estimate a prior."""
-        loader = DataLoader(self.data.train, batch_size=64, collate_fn=collate, num_workers=self.recipe.data.workers)
+        loader = DataLoader(self.data.train, batch_size=64, collate_fn=collate, num_workers=self.recipe.data.workers, **_loader_safety())
         for batch in loader:
             if batch["rgb"] is not None:
                 yield rgb_to_model_io(batch["rgb"].to(self.device).float() / 255.0)[1]
@@ -130,12 +205,15 @@ class Trainer:
 
     def _save(self, name: str, training: bool) -> None:
         path = self.run_dir / "checkpoints" / f"{name}.safetensors"
-        if not training:
-            ckpt.save_checkpoint(path, modules={"model": self.model}, meta=self.meta)
-            return
-        state = dict(self.state, epoch_sums=self.epoch_sums, epoch_count=self.epoch_count)
-        state["scheduler"] = self.sched.state_dict() if self.sched is not None else None
-        ckpt.save_checkpoint(path, modules=self._modules, meta=self.meta, optimizers=self._optimizers, state=state)
+        try:
+            if not training:
+                ckpt.save_checkpoint(path, modules={"model": self.model}, meta=self.meta)
+                return
+            state = dict(self.state, epoch_sums=self.epoch_sums, epoch_count=self.epoch_count, bad_names=sorted(self.bad_names))
+            state["scheduler"] = self.sched.state_dict() if self.sched is not None else None
+            ckpt.save_checkpoint(path, modules=self._modules, meta=self.meta, optimizers=self._optimizers, state=state)
+        except ColorkitError as exc:  # a full disk, say: the previous checkpoint is intact
+            raise ColorkitError(f"{exc}; training stopped, continue later with: colorkit run --resume {self.run_dir}") from None
 
     @property
     def _modules(self) -> dict:
@@ -151,14 +229,36 @@ class Trainer:
         if meta.get("model") != self.model_spec:
             raise ColorkitError(f"{path}: checkpoint is for model {meta.get('model')}, the run's recipe builds {self.model_spec}")
         ckpt.load_modules(path, tensors, self._modules)
-        ckpt.restore_training(tensors, meta, self._optimizers)
+        ckpt.restore_training(tensors, meta, self._optimizers, path)
         state = dict(meta["state"])
         sched_state = state.pop("scheduler", None)
         if self.sched is not None and sched_state is not None:
             self.sched.load_state_dict(sched_state)
         self.epoch_sums = state.pop("epoch_sums", {})
         self.epoch_count = state.pop("epoch_count", 0)
+        self.bad_names.update(state.pop("bad_names", []))
         self.state.update(state, done=None)  # a finished run may continue with a larger budget
+        self.state["bad_files"] = len(self.bad_names)
+        self._trim_metrics()
+
+    def _trim_metrics(self) -> None:
+        """Drop metrics.jsonl lines the checkpoint does not know: epochs after it, and a line torn by a crash."""
+        path = self.run_dir / "metrics.jsonl"
+        if not path.exists():
+            return
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        keep = [json.dumps(r, sort_keys=True) for r in read_jsonl(path) if r.get("epoch", 0) <= self.state["epoch"]]
+        if keep != lines:
+            atomic_write_text(path, "".join(line + "\n" for line in keep))
+
+    def _interrupted(self, signum: int) -> None:
+        self._save("last", training=True)
+        s = self.state
+        raise Interrupted(
+            signum,
+            f"{signal.Signals(signum).name}: saved a resumable checkpoint (epoch {s['epoch']}, batch {s['batch']}, "
+            f"step {s['step']}); continue with: colorkit run --resume {self.run_dir}",
+        )
 
     # --- loop ----------------------------------------------------------------------------------
     def _lr(self) -> float:
@@ -186,17 +286,22 @@ class Trainer:
             self.data.train.set_epoch(self.state["epoch"])
         return iter(self.loader)
 
-    def _train_step(self, batch: dict) -> int:
-        for err in batch["errors"]:
+    def _note_bad(self, errors: list[str]) -> None:
+        """Report each unreadable file once (training or validation) and keep the count in the state."""
+        for err in errors:
             if err not in self.bad_names:
                 self.bad_names.add(err)
-                self.console.print(f"[yellow]skipped[/] {err}")
+                self.console.print(f"[yellow]skipped[/] {escape(printable(err))}", highlight=False, soft_wrap=True)
         self.state["bad_files"] = len(self.bad_names)
+
+    def _train_step(self, batch: dict) -> int:
+        self._note_bad(batch["errors"])
         if batch["rgb"] is None:
             return 0
         rgb = batch["rgb"].to(self.device, non_blocking=True).float() / 255.0
         L, ab = self._flip(*rgb_to_model_io(rgb))
         self.model.train()
+        self.losses.train()
         output = self.model(L)
         total, logs = self.losses(output, ab, L=L)
         if not torch.isfinite(total):
@@ -205,6 +310,7 @@ class Trainer:
         total.backward()
         self.opt.step()
         logs.update(self.losses.auxiliary_step(output, ab, L=L))
+        self.step_logs = logs
         if self.sched is not None and self.recipe.schedule.name == "cosine":
             self.sched.step()
         n = rgb.shape[0]
@@ -218,10 +324,12 @@ class Trainer:
     @torch.no_grad()
     def validate(self) -> dict:
         self.model.eval()
+        self.losses.eval()
         sums: dict[str, float] = {}
         count = 0
         first = None
         for batch in self.val_loader:
+            self._note_bad(batch["errors"])
             if batch["rgb"] is None:
                 continue
             rgb = batch["rgb"].to(self.device).float() / 255.0
@@ -246,7 +354,9 @@ class Trainer:
         out = {k: v / count for k, v in sums.items()}
         if first is not None and self.recipe.output.samples and self.state["epoch"] % self.recipe.train.samples_every == 0:
             k = self.recipe.output.samples
-            save_sample_grid(self.run_dir / "samples" / f"epoch-{self.state['epoch']:04d}.png", first[0][:k], first[1][:k])
+            grid = self.run_dir / "samples" / f"epoch-{self.state['epoch']:04d}.png"
+            save_sample_grid(grid, first[0][:k], first[1][:k])
+            self.loggers.log_image(self.state["step"], "samples", grid)
         return out
 
     def _end_epoch(self, seconds: float, images_in_epoch: int) -> dict:
@@ -265,6 +375,7 @@ class Trainer:
         }
         if s["epoch"] % t.val_every == 0 or not self._budget_left():
             record.update(self.validate())
+            record["bad_files"] = s["bad_files"]  # validation may have found more
         monitor = record.get("val_total") if self.recipe.schedule.monitor == "val_loss" else record["train_loss"]
         if self.sched is not None and self.recipe.schedule.name == "plateau" and monitor is not None:
             self.sched.step(monitor)
@@ -273,6 +384,7 @@ class Trainer:
             s["best"] = score
             self._save("best", training=False)
         append_jsonl(self.run_dir / "metrics.jsonl", record)
+        self.loggers.log_epoch(record)
         self.epoch_sums, self.epoch_count = {}, 0
         return record
 
@@ -290,7 +402,12 @@ class Trainer:
         )
         record: dict = {}
         stopped = "budget"
-        with progress:
+        loggers = open_loggers(self.recipe, self.run_dir, self.host, start_step=s["step"], warn=self.console.print)
+        stop = StopSignals()
+        with _run_lock(self.run_dir), progress, loggers, stop:
+            self.loggers = loggers
+            for line in sorted(self.bad_names):
+                self.console.print(f"[yellow]skipped[/] {escape(printable(line))}", highlight=False, soft_wrap=True)
             task = progress.add_task(self.recipe.name, total=self.budget_images, completed=s["images"], info="")
             try:
                 while self._budget_left() and s["done"] is None:
@@ -305,8 +422,14 @@ class Trainer:
                         rate = (s["images"] - images0) / max(1e-9, now - t0)
                         loss = self.epoch_sums.get("total", 0.0) / max(1, self.epoch_count)
                         progress.update(task, advance=n, info=f"loss {loss:.4f}  lr {self._lr():.1e}  {rate:.1f} img/s")
-                        if not self._budget_left_mid_epoch():
+                        if n:
+                            self.loggers.log_train_step(s["step"], self.step_logs, lr=self._lr(), images_per_s=rate)
+                        if t.checkpoint_every_steps and n and s["step"] % t.checkpoint_every_steps == 0:
+                            self._save("last", training=True)
+                        if stop.signum or not self._budget_left_mid_epoch():
                             break
+                    if stop.signum:
+                        self._interrupted(stop.signum)
                     seconds = time.perf_counter() - t0
                     s["epoch"] += 1  # a budget that runs out inside an epoch ends the run there
                     s["batch"] = 0
@@ -316,9 +439,13 @@ class Trainer:
                         s["done"] = stopped
                     if s["epoch"] % t.checkpoint_every == 0 or not self._budget_left():
                         self._save("last", training=True)
-            except KeyboardInterrupt:
-                self._save("last", training=True)
-                self.console.print(f"[yellow]interrupted[/]: saved a resumable checkpoint; continue with --resume {self.run_dir}")
+                    if stop.signum:
+                        self._interrupted(stop.signum)
+            except KeyboardInterrupt:  # a second Ctrl-C: the state may be mid-step, so nothing is saved
+                self.console.print(
+                    f"[yellow]stopped at once[/], without saving; colorkit run --resume {self.run_dir} "
+                    "continues from the last checkpoint"
+                )
                 raise
         if s["done"] is None:
             s["done"] = stopped
@@ -359,11 +486,16 @@ def start_run(recipe: Recipe, *, source: str = "recipe", host=None, console: Con
             }
         )
         recipe = recipe.model_copy(update={"data": data})
+    build_losses(recipe, host)  # option values are checked before anything is written
     run_dir = create_run_dir(recipe.output.dir, recipe.name)
     (run_dir / "checkpoints").mkdir()
     (run_dir / "samples").mkdir()
-    atomic_write_text(run_dir / "recipe.toml", recipe.to_toml(f"colorkit run --resume {run_dir}  (resolved from {source})"))
-    trainer = Trainer(recipe, run_dir, host, console)
+    try:
+        atomic_write_text(run_dir / "recipe.toml", recipe.to_toml(f"colorkit run --resume {run_dir}  (resolved from {source})"))
+        trainer = Trainer(recipe, run_dir, host, console)
+    except BaseException:  # bad data or an option the factory refused: nothing was trained, leave nothing behind
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise
     atomic_write_json(run_dir / "env.json", environment(trainer.device, host))
     return trainer
 
@@ -382,6 +514,8 @@ def resume_run(run_dir: str | Path, *, overrides: list[str] = (), host=None, con
     host = host or get_host()
     recipe = load_recipe(run_dir / "recipe.toml", overrides)
     check_names(recipe, host, str(run_dir / "recipe.toml"))
+    for tmp in run_dir.rglob(".*.tmp"):  # left by a crash in the middle of an atomic write
+        tmp.unlink(missing_ok=True)
     if overrides:
         note = f"colorkit run --resume {run_dir}  (resumed with --set {' --set '.join(overrides)})"
         atomic_write_text(run_dir / "recipe.toml", recipe.to_toml(note))
@@ -389,5 +523,5 @@ def resume_run(run_dir: str | Path, *, overrides: list[str] = (), host=None, con
 
 
 def read_metrics(run_dir: str | Path) -> list[dict]:
-    path = Path(run_dir) / "metrics.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+    """The run's metrics.jsonl records (a line torn by a crash is left out)."""
+    return read_jsonl(Path(run_dir) / "metrics.jsonl")

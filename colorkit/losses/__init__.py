@@ -4,11 +4,13 @@ One loss per module; add a built-in by importing its class and adding one ``regi
 """
 
 from colorkit.hookspecs import hookimpl
+from colorkit.losses.adversarial import AdversarialLoss
 from colorkit.losses.base import Loss
 from colorkit.losses.chroma_weighted import ChromaWeightedLoss
 from colorkit.losses.colorfulness import ColorfulnessLoss
 from colorkit.losses.l1 import L1Loss
 from colorkit.losses.mse import MSELoss
+from colorkit.losses.perceptual import PerceptualLoss
 from colorkit.losses.rebalanced_ce import RebalancedCELoss
 
 __all__ = [
@@ -18,6 +20,8 @@ __all__ = [
     "ChromaWeightedLoss",
     "RebalancedCELoss",
     "ColorfulnessLoss",
+    "PerceptualLoss",
+    "AdversarialLoss",
 ]
 
 
@@ -28,3 +32,5 @@ def colorkit_register_losses(register):
     register("chroma_weighted", ChromaWeightedLoss)
     register("rebalanced_ce", RebalancedCELoss)
     register("colorfulness", ColorfulnessLoss)
+    register("perceptual", PerceptualLoss)
+    register("adversarial", AdversarialLoss)

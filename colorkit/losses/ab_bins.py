@@ -23,6 +23,7 @@ All ab here are raw LAB units unless a name says ``norm``; the network's targets
 from __future__ import annotations
 
 import functools
+import math
 
 import torch
 
@@ -78,37 +79,108 @@ def _flat_ab(ab: torch.Tensor) -> torch.Tensor:
     return ab.permute(0, 2, 3, 1).reshape(-1, 2)
 
 
+_LATTICE = 13
+"""The lookup table covers lattice points -130..130 (index 0..26) in a and in b."""
+
+
+@functools.lru_cache(maxsize=None)
+def _tables(k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Lookup tables for an exact fast search of the ``k`` nearest bins.
+
+    ``lut``: ``(27 * 27,)`` the bin at each lattice point -130..130, or -1. ``cand``: ``(313, M)``
+    for each bin ``j``, every bin within ``d_k(c_j) + 10 * sqrt(2)`` of its centre, where
+    ``d_k(c_j)`` is the distance from ``c_j`` to its k-th nearest bin (rows padded with -1), and
+    ``cand_ab``: their centres (padding far away). A pixel ``x`` that rounds to bin ``j`` lies
+    within ``5 * sqrt(2)`` of ``c_j``, so its own k-th nearest bin is within
+    ``d_k(c_j) + 5 * sqrt(2)`` of it, hence within the candidate radius of ``c_j``: searching the
+    candidates is exact. With k = 5, M is 21 instead of 313.
+    """
+    c = _centres_float64()
+    q = (c / GRID).round().long() + _LATTICE
+    size = 2 * _LATTICE + 1
+    lut = torch.full((size * size,), -1, dtype=torch.long)
+    lut[q[:, 0] * size + q[:, 1]] = torch.arange(c.shape[0])
+    d = torch.cdist(c, c)
+    radius = d.sort(dim=1).values[:, k - 1] + 10.0 * math.sqrt(2.0) + 1e-3
+    near = d <= radius[:, None]
+    width = int(near.sum(dim=1).max())
+    order = torch.where(near, d, torch.full_like(d, math.inf)).argsort(dim=1)[:, :width]
+    valid = torch.gather(near, 1, order)
+    cand = torch.where(valid, order, torch.full_like(order, -1))
+    cand_ab = torch.where(valid[..., None], c[order], torch.full_like(c[order], 1e4)).float()
+    return lut, cand, cand_ab
+
+
+_DEVICE_TABLES: dict[tuple[int, str], tuple[torch.Tensor, ...]] = {}
+
+
+def _tables_on(k: int, device: torch.device) -> tuple[torch.Tensor, ...]:
+    key = (k, str(device))
+    if key not in _DEVICE_TABLES:
+        _DEVICE_TABLES[key] = tuple(t.to(device) for t in _tables(k))
+    return _DEVICE_TABLES[key]
+
+
+def _knn(x: torch.Tensor, centres: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Squared distances and indices of the ``k`` nearest bins of each row of ``x`` ``(N, 2)``, nearest first.
+
+    Pixels that round to a bin (every displayable colour does) search only that bin's candidates
+    (see :func:`_tables`); the others (far out-of-gamut ab) are compared with all bins.
+    """
+    lut, cand, cand_ab = _tables_on(k, x.device)
+    size = 2 * _LATTICE + 1
+    d2_parts, idx_parts = [], []
+    for chunk in x.split(_CHUNK):
+        if k >= cand.shape[1]:
+            dk, ik = torch.cdist(chunk, centres).square().topk(k, dim=1, largest=False, sorted=True)
+        else:
+            q = (chunk / GRID).round().clamp(-_LATTICE - 1, _LATTICE + 1).long() + _LATTICE
+            inside = ((q >= 0) & (q < size)).all(dim=1)
+            home = torch.where(inside, lut[(q[:, 0] * size + q[:, 1]).clamp(0, size * size - 1)], -1)
+            if k == 1:  # the lattice point a pixel rounds to is its nearest, when it is a bin
+                ik = home.clamp(min=0)[:, None]
+                dk = (chunk - centres[ik[:, 0]]).square().sum(dim=1, keepdim=True)
+            else:
+                dist = (chunk[:, None, :] - cand_ab[home.clamp(min=0)].to(chunk.dtype)).square().sum(dim=-1)
+                dk, pos = dist.topk(k, dim=1, largest=False, sorted=True)
+                ik = torch.gather(cand[home.clamp(min=0)], 1, pos)
+            far = (home < 0).nonzero().flatten()
+            if far.numel():
+                dk[far], ik[far] = torch.cdist(chunk[far], centres).square().topk(k, dim=1, largest=False, sorted=True)
+        d2_parts.append(dk)
+        idx_parts.append(ik)
+    if not d2_parts:
+        return x.new_zeros(0, k), torch.zeros(0, k, dtype=torch.long, device=x.device)
+    return torch.cat(d2_parts), torch.cat(idx_parts)
+
+
 @torch.no_grad()
 def soft_encode(ab: torch.Tensor, centres: torch.Tensor, k: int = 5, sigma: float = 5.0) -> tuple[torch.Tensor, torch.Tensor]:
     """Zhang's soft encoding: the ``k`` nearest bins of each pixel with Gaussian weights.
 
-    ``ab``: raw LAB ``(B, 2, H, W)``; ``centres``: ``(Q, 2)``. Returns ``(index, weight)``, both
-    ``(B, k, H, W)``: bin indices ordered nearest first (so ``index[:, 0]`` is the nearest bin, the
-    hard encoding) and weights ``exp(-d**2 / (2 sigma**2))`` normalised to sum to 1 over ``k``.
-    Distances are measured in chunks of pixels, so memory stays small on large batches.
+    ``ab``: raw LAB ``(B, 2, H, W)``; ``centres``: the bins of :func:`bin_centres` (on ``ab``'s
+    device). Returns ``(index, weight)``, both ``(B, k, H, W)``: bin indices ordered nearest first
+    (so ``index[:, 0]`` is the nearest bin, the hard encoding) and weights
+    ``exp(-d**2 / (2 sigma**2))`` normalised to sum to 1 over the ``k``. Exact, and cheap: most
+    pixels are compared with about 20 candidate bins, in chunks, so memory stays small.
     """
     B, _, H, W = ab.shape
-    flat = _flat_ab(ab.to(centres.dtype))
-    idx_parts, d2_parts = [], []
-    for chunk in flat.split(_CHUNK):
-        d2 = torch.cdist(chunk, centres).square()
-        d2k, idx = d2.topk(k, dim=1, largest=False, sorted=True)
-        idx_parts.append(idx)
-        d2_parts.append(d2k)
-    idx = torch.cat(idx_parts)
-    d2 = torch.cat(d2_parts)
+    d2, idx = _knn(_flat_ab(ab.to(centres.dtype)), centres, k)
     # subtracting the nearest distance first keeps far-off (out-of-gamut) targets from underflowing
     w = torch.exp(-(d2 - d2[:, :1]) / (2.0 * sigma * sigma))
     w = w / w.sum(dim=1, keepdim=True)
+
     def to_map(x: torch.Tensor) -> torch.Tensor:
         return x.reshape(B, H, W, k).permute(0, 3, 1, 2)
+
     return to_map(idx), to_map(w)
 
 
 @torch.no_grad()
 def nearest_bins(ab: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
     """Index of the nearest bin of each pixel: raw LAB ``(B, 2, H, W)`` -> ``(B, H, W)`` long."""
-    return soft_encode(ab, centres, k=1)[0][:, 0]
+    B, _, H, W = ab.shape
+    return _knn(_flat_ab(ab.to(centres.dtype)), centres, 1)[1].reshape(B, H, W)
 
 
 def gaussian_smooth(p: torch.Tensor, centres: torch.Tensor, sigma: float) -> torch.Tensor:

@@ -91,7 +91,6 @@ class AdversarialLoss(Loss):
             raise ValueError(f"adversarial: disc_norm must be a string, got {disc_norm!r}")
         from colorkit.plugins import get_host  # lazily: the plugin host sits above the losses
 
-
         try:
             self.disc: nn.Module = get_host().models.build(
                 discriminator, in_channels=3, out_channels=1, width=width, layers=layers, norm=disc_norm

@@ -1,0 +1,97 @@
+"""Broken installed plugins, through the command line: `colorkit plugins` names each one and its
+problem, and the rest of colorkit keeps working. test_plugins.py covers the same cases on the host."""
+
+import json
+import types
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from colorkit.cli import common, create_app
+from colorkit.hookspecs import hookimpl
+from colorkit.losses import MSELoss
+from colorkit.plugins import get_host
+
+RECIPE = Path(__file__).parents[1] / "recipes" / "cunet_mse.toml"
+
+
+def plugin(**hooks):
+    ns = types.SimpleNamespace()
+    for name, fn in hooks.items():
+        setattr(ns, name, hookimpl(fn))
+    return ns
+
+
+def registers_loss(name, factory=MSELoss):
+    return plugin(colorkit_register_losses=lambda register: register(name, factory))
+
+
+def raising_hook(register):
+    raise RuntimeError("hook exploded")
+
+
+class FakeEntryPoint:
+    def __init__(self, name, target):
+        self.name, self.value, self.target = name, f"{name}_pkg:plugin", target
+        self.dist = types.SimpleNamespace(version="1.0")
+
+    def load(self):
+        if isinstance(self.target, Exception):
+            raise self.target
+        return self.target
+
+
+BROKEN = {
+    "missing_dep": (ImportError("No module named 'not_installed'"), "failed to import: ImportError: No module named 'not_installed'"),
+    "raises_on_import": (ZeroDivisionError("division by zero"), "failed to import: ZeroDivisionError"),
+    "copycat": (registers_loss("l1"), "'colorkit.losses' and 'copycat'"),
+    "not_callable": (registers_loss("answer", 42), "registered loss 'answer' as int, which is not callable"),
+    "typo_hook": (plugin(colorkit_register_lossses=lambda register: None), "implements 'colorkit_register_lossses', which is not a colorkit hook"),
+    "bad_hook": (plugin(colorkit_register_models=raising_hook), "colorkit_register_models raised RuntimeError: hook exploded"),
+}
+
+
+@pytest.fixture
+def broken_plugins(monkeypatch):
+    eps = [FakeEntryPoint(name, target) for name, (target, _) in BROKEN.items()]
+    eps.append(FakeEntryPoint("fine", registers_loss("fine_loss")))
+    monkeypatch.setattr("colorkit.plugins._entry_points", lambda: eps)
+    monkeypatch.setattr(common.out, "width", 300)  # keep table cells on one line
+    get_host.cache_clear()
+    yield
+    get_host.cache_clear()
+
+
+def cli(*args):
+    return CliRunner().invoke(create_app(), [str(a) for a in args])
+
+
+def test_plugins_command_names_every_broken_plugin_and_its_problem(broken_plugins):
+    result = cli("plugins", "--json")
+    assert result.exit_code == 0, result.output
+    errors = {p["name"]: " ".join(p["errors"]) for p in json.loads(result.output)["plugins"]}
+    for name, (_, problem) in BROKEN.items():
+        assert problem in errors[name], (name, errors[name])
+    assert errors["fine"] == "" and errors["colorkit.losses"] == ""
+    table = cli("plugins")
+    assert table.exit_code == 0, table.output
+    for name in BROKEN:
+        row = next(line for line in table.output.splitlines() if f" {name} " in line)
+        assert row.split("│")[-2].strip() != "ok", row  # the problems column
+    assert "hook exploded" in table.output and "not_installed" in table.output
+
+
+def test_the_rest_of_colorkit_keeps_working(broken_plugins, tmp_path):
+    host = get_host()
+    assert "fine_loss" in host.losses and "cunet" in host.models and "answer" not in host.losses
+    result = cli("validate", RECIPE)
+    assert result.exit_code == 0 and "ok" in result.output, result.output
+
+
+def test_an_unknown_name_points_at_the_broken_plugins(broken_plugins, tmp_path):
+    path = tmp_path / "r.toml"
+    path.write_text('name = "x"\n[[loss]]\nname = "huberish"\n')
+    result = cli("validate", path)
+    assert result.exit_code == 2
+    assert "unknown loss 'huberish'" in result.output and "Plugins with problems:" in result.output and "missing_dep" in result.output
