@@ -30,3 +30,13 @@ def test_its_recipe_validates(colorkit_host):
     from pathlib import Path
 
     validate_file(Path(__file__).parents[1] / "huber.toml", colorkit_host)
+
+
+def test_trains_from_a_recipe(tiny_recipe, colorkit_host):
+    from colorkit.engine.trainer import start_run
+    from colorkit.recipe import load_recipe
+
+    path = tiny_recipe(loss="huber")
+    result = start_run(load_recipe(path), source=str(path), host=colorkit_host).run()
+    assert result.steps > 0 and result.train_loss == result.train_loss  # finite, not NaN
+    assert "huber" in (result.run_dir / "metrics.jsonl").read_text()
