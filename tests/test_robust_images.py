@@ -5,9 +5,11 @@ inside a dataset, on_bad_file = "stop") live in test_data.py and test_end_to_end
 """
 
 import io
+import json
 import os
 import shutil
 import struct
+import sys
 import tempfile
 import zlib
 from contextlib import contextmanager
@@ -15,12 +17,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from skimage.color import rgb2lab
+from typer.testing import CliRunner
 
+from colorkit.cli import create_app
+from colorkit.cli.common import safe_streams
 from colorkit.data import images
 from colorkit.data.images import find_images, load_rgb, open_image, printable, set_max_pixels
+from colorkit.engine.build import build_model
+from colorkit.engine.checkpoint import save_checkpoint
 from colorkit.errors import ColorkitError, ImageError
+from colorkit.plugins import get_host
+from colorkit.testing import make_images, write_recipe
 
 RNG = np.random.default_rng(0)
 PHOTO = RNG.integers(0, 256, (40, 50, 3), dtype=np.uint8)
@@ -320,6 +330,18 @@ def test_non_utf8_file_names(tmp_path):
     assert "bad\\xff.jpg: not an image" in printable(msg)  # shown as ls -b would
 
 
+def test_non_utf8_names_print_on_a_strict_utf8_terminal(monkeypatch):
+    """What every command does first: a surrogate-escaped name is printed escaped, not a crash."""
+    raw = io.BytesIO()
+    stdout = io.TextIOWrapper(raw, encoding="utf-8", errors="strict")
+    monkeypatch.setattr(sys, "stdout", stdout)
+    safe_streams()
+    print(os.fsdecode(b"caf\xe9.jpg"), file=sys.stdout)
+    stdout.flush()
+    assert raw.getvalue() == b"caf\\udce9.jpg\n"
+    assert printable(os.fsdecode(b"caf\xe9.jpg")) == "caf\\xe9.jpg"  # how colorkit's own messages show it
+
+
 def test_decoded_colours_match_the_file(tmp_path):
     """A plain RGB PNG decodes to exactly its pixels, and its L is what scikit-image says."""
     path = write(tmp_path / "exact.png", encoded("PNG"))
@@ -329,17 +351,6 @@ def test_decoded_colours_match_the_file(tmp_path):
 
 
 # --- through the commands: colorize, evaluate and training finish the good files ---------------------
-
-import json  # noqa: E402
-
-import torch  # noqa: E402
-from typer.testing import CliRunner  # noqa: E402
-
-from colorkit.cli import create_app  # noqa: E402
-from colorkit.engine.build import build_model  # noqa: E402
-from colorkit.engine.checkpoint import save_checkpoint  # noqa: E402
-from colorkit.plugins import get_host  # noqa: E402
-from colorkit.testing import make_images, write_recipe  # noqa: E402
 
 TINY = {"name": "cunet", "args": {"width": 8, "depth": 3, "dilations": [1, 2]}, "in_channels": 1, "out_channels": 2}
 
@@ -376,7 +387,8 @@ def odd_folder(root: Path) -> tuple[dict[str, tuple[int, int]], list[str]]:
     good["cmyk.jpg"] = (10, 20)
     Image.fromarray(np.linspace(0, 65535, 24 * 16).astype(np.uint16).reshape(16, 24)).save(root / "deep16.png")
     good["deep16.png"] = (16, 24)
-    Image.new("LA", (9, 7), (80, 200)).save(root / "sub" / "la.png") if (root / "sub").mkdir() is None else None
+    (root / "sub").mkdir()
+    Image.new("LA", (9, 7), (80, 200)).save(root / "sub" / "la.png")
     good["sub/la.png"] = (7, 9)
     with open(os.path.join(os.fsencode(root), b"caf\xe9.png"), "wb") as f:
         f.write(encoded("PNG", PHOTO[:13, :17]))

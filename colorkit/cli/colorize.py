@@ -14,9 +14,11 @@ from rich.markup import escape
 
 from colorkit.cli.common import EXIT_FILES_FAILED, catch_errors, err, out, problems
 from colorkit.data.images import find_images, is_image_name, load_rgb, printable, set_max_pixels
+from colorkit import archive
 from colorkit.engine.colorizer import Colorizer
 from colorkit.engine.files import atomic_write_bytes
 from colorkit.errors import ColorkitError, ImageError
+from colorkit.video import is_video_name
 
 
 def plan(inputs: list[Path], output: Path) -> tuple[list[tuple[Path, Path]], list[str]]:
@@ -60,17 +62,26 @@ def encode(rgb: np.ndarray, dst: Path) -> bytes:
 @catch_errors
 def colorize(
     checkpoint: Path = typer.Argument(..., help="A run directory (uses its best checkpoint) or a .safetensors checkpoint."),
-    inputs: List[Path] = typer.Argument(..., help="Photos and folders (searched recursively)."),
-    output: Path = typer.Option(..., "-o", "--output", help="Output folder, or an image file for a single input."),
+    inputs: List[Path] = typer.Argument(..., help="Photos and folders (searched recursively), or videos (mp4, mov, mkv, avi)."),
+    output: Path = typer.Option(..., "-o", "--output", help="Output folder, or an image or video file for a single input."),
     device: str = typer.Option("auto", help='"auto", "cpu" or "cuda".'),
     batch_size: int = typer.Option(8, min=1, help="Photos per network batch."),
     max_pixels: Optional[int] = typer.Option(
         None, "--max-pixels", min=1, help="Refuse larger images (width x height; default 89478485, or COLORKIT_MAX_PIXELS)."
     ),
+    size: Optional[int] = typer.Option(
+        None, "--size", min=8, help="Network resolution (default: the training size); larger: more detail, more time. A multiple of the model's input stride."
+    ),
+    stabilize: bool = typer.Option(True, "--stabilize/--no-stabilize", help="Videos: carry colour along the motion from frame to frame; --no-stabilize colours each frame alone."),
+    side_by_side: bool = typer.Option(False, "--side-by-side", help="Also write NAME_before_after.EXT: the input and the result side by side."),
 ) -> None:
     """Colour photos: full-resolution L of each photo joined with the predicted ab."""
     set_max_pixels(max_pixels)
-    colorizer = Colorizer.load(checkpoint, device=device)
+    colorizer = Colorizer.load(checkpoint, device=device, size=size)
+    if any(is_video_name(p) for p in inputs):  # streamed through PyAV (colorkit[video]); prints its own summary
+        from colorkit.cli.colorize_video import colour_videos
+
+        return colour_videos(colorizer, list(inputs), output, stabilize=stabilize, batch_size=batch_size)
     jobs, failed = plan(list(inputs), output)
     done = 0
     with Progress(console=err, transient=True) as progress:
@@ -82,10 +93,11 @@ def colorize(
                     batch.append((src, dst, load_rgb(src)))
                 except ImageError as exc:
                     failed.append(str(exc))
-            for (src, dst, _), rgb in _colour(colorizer, batch, failed):
+            for (src, dst, photo), rgb in _colour(colorizer, batch, failed):
                 try:
                     dst.parent.mkdir(parents=True, exist_ok=True)
-                    atomic_write_bytes(dst, encode(rgb, dst))
+                    for path, data in archive.outputs(src, photo, rgb, dst, colorizer, side_by_side=side_by_side):
+                        atomic_write_bytes(path, data)  # 16-bit where the scan and format allow; EXIF, ICC, DPI kept
                     done += 1
                 except (OSError, ValueError, ColorkitError) as exc:
                     failed.append(f"{src}: could not write {dst}: {exc}")

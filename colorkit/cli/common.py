@@ -60,7 +60,7 @@ def safe_streams() -> None:
     """Print any file name: names that are not valid UTF-8 (kept by Python as surrogates) are shown
     with backslash escapes instead of crashing the output with UnicodeEncodeError."""
     for stream in (sys.stdout, sys.stderr):
-        if isinstance(stream, io.TextIOWrapper) and stream.errors in ("strict", "surrogateescape"):
+        if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
             try:
                 stream.reconfigure(errors="backslashreplace")
             except (ValueError, io.UnsupportedOperation):

@@ -11,6 +11,7 @@ from rich.progress import Progress
 
 from colorkit.cli.common import catch_errors, err, out, print_json
 from colorkit.engine.compare import Comparison, load_compare
+from colorkit.engine.trainer import Interrupted
 from colorkit.errors import ColorkitError
 from colorkit.plugins import get_host
 from colorkit.report.compare import results_table, write_report
@@ -44,7 +45,11 @@ def compare(
         comparison = Comparison.create(spec, command, host, err)
         err.print(f"compare directory [bold]{comparison.dir}[/] ({len(spec.variants)} variants: {', '.join(spec.variants)})")
     err.print(f"curves of every variant: [bold]{comparison.tensorboard}[/]", highlight=False, soft_wrap=True)
-    comparison.train_all()
+    try:
+        comparison.train_all()
+    except (Interrupted, KeyboardInterrupt):
+        err.print(f"the comparison continues with: colorkit compare --resume {comparison.dir}", highlight=False, soft_wrap=True)
+        raise
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("evaluating", total=None)
         evals = comparison.evaluate_all(on_progress=lambda k: progress.advance(task, k))

@@ -39,7 +39,7 @@ def _table(title: str, rows: dict[str, dict[str, float]], truth: float | None, n
 @catch_errors
 def evaluate(
     checkpoint: Path = typer.Argument(..., help="A run directory or a .safetensors checkpoint."),
-    data: Path = typer.Option(..., "--data", help="Folder of colour photos with known truth."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Folder of colour photos with known truth (this or --video is required)."),
     split: Optional[Path] = typer.Option(None, "--split", help="File listing the photos to use (names relative to --data)."),
     size: int = typer.Option(256, min=8, help="Evaluation resolution: photos are resized to size x size."),
     limit: Optional[int] = typer.Option(None, min=1, help="Use only the first N photos."),
@@ -48,10 +48,19 @@ def evaluate(
     max_pixels: Optional[int] = typer.Option(
         None, "--max-pixels", min=1, help="Refuse larger images (width x height; default 89478485, or COLORKIT_MAX_PIXELS)."
     ),
+    video: Optional[Path] = typer.Option(
+        None, "--video", help="A clip instead of --data: flicker, and PSNR when the clip is in colour, with and without stabilisation."
+    ),
 ) -> None:
     """Measure a checkpoint beside the all-gray baseline; prints tables and writes JSON."""
     set_max_pixels(max_pixels)
+    if video is None and data is None:
+        raise ColorkitError("give --data FOLDER (photos with known colour) or --video CLIP")
     colorizer = Colorizer.load(checkpoint, device=device)
+    if video is not None:  # streamed through PyAV (colorkit[video])
+        from colorkit.cli.evaluate_video import evaluate_video_command
+
+        return evaluate_video_command(colorizer, video, json_path)
     unsearched: list[str] = []
     if split is not None:
         files, missing = read_split(data, split)
@@ -69,14 +78,14 @@ def evaluate(
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("evaluating", total=len(files))
         result = run_evaluation(colorizer, files, size=size, metrics=metrics, on_progress=lambda k: progress.advance(task, k))
-    record = dict(result.to_json(), checkpoint=colorizer.source, data=str(data), split=str(split) if split else None, size=size)
+    record = dict(result.to_json(), failed=unsearched + result.failed, checkpoint=colorizer.source, data=str(data), split=str(split) if split else None, size=size)
     if json_path == Path("-"):
         print_json(record)
     else:
         _report(result)
         target = json_path or Path(colorizer.source).parent.parent / f"evaluate-{(split.stem if split else data.name)}.json"
         atomic_write_json(target, record)
-        out.print(f"results written to {target}", highlight=False)
+        out.print(f"results written to {escape(printable(str(target)))}", highlight=False)
     failed = unsearched + result.failed
     if failed:
         problems.print(f"[red]{len(failed)} failed[/] (left out of the results):")

@@ -63,7 +63,7 @@ def find_images(root: str | Path) -> FoundImages:
             dirnames.clear()
             continue
         if (st.st_dev, st.st_ino) in seen:
-            found.problems.append(ImageError(dirpath, "skipped: a symbolic link back to a folder already searched (a loop)"))
+            found.problems.append(ImageError(dirpath, "skipped: this folder was already searched under another path (a symlink loop, or a second link to it)"))
             dirnames.clear()
             continue
         seen.add((st.st_dev, st.st_ino))

@@ -17,7 +17,7 @@ from PIL import Image
 from colorkit.data.lab import AB_SCALE, lab_to_rgb, normalize_l, rgb_to_lab
 from colorkit.engine import checkpoint as ckpt
 from colorkit.engine.build import build_model, resolve_device
-from colorkit.errors import CheckpointError
+from colorkit.errors import CheckpointError, ColorkitError
 from colorkit.plugins import get_host
 
 
@@ -35,6 +35,20 @@ def find_checkpoint(path: str | Path) -> Path:
     return path
 
 
+def check_network_size(spec: dict, host, size: int) -> int:
+    """``size`` if the model can run at ``size x size`` (a multiple of its input stride), else a ColorkitError."""
+    factory = host.models.get(spec["name"]).factory
+    stride_fn = getattr(factory, "input_stride", None)
+    stride = int(stride_fn(**spec["args"])) if stride_fn is not None else 1
+    if size < max(stride, 8) or size % stride:
+        lower, upper = max(size // stride * stride, stride, 8), (size // stride + 1) * stride
+        raise ColorkitError(
+            f"--size {size}: model '{spec['name']}' needs a multiple of its input stride {stride} (at least {max(stride, 8)}); "
+            f"try {lower}" + (f" or {upper}" if upper != lower else "")
+        )
+    return size
+
+
 def _to_tensor(rgb: np.ndarray, device: torch.device) -> torch.Tensor:
     return torch.from_numpy(np.array(rgb, dtype=np.uint8)).to(device).permute(2, 0, 1)[None].float() / 255.0
 
@@ -42,16 +56,20 @@ def _to_tensor(rgb: np.ndarray, device: torch.device) -> torch.Tensor:
 class Colorizer:
     """A trained network with its decoder, ready to colour ``(H, W, 3)`` uint8 photos."""
 
-    def __init__(self, model: torch.nn.Module, decode, size: int, device: torch.device, source: str = ""):
+    def __init__(self, model: torch.nn.Module, decode, size: int, device: torch.device, source: str = "", trained_size: int | None = None):
         self.model, self.decode, self.size, self.device, self.source = model.eval(), decode, size, device, source
+        self.trained_size = trained_size or size
+        """The resolution the network was trained at; ``size`` may differ (``colorize --size``)."""
 
     @classmethod
-    def load(cls, path: str | Path, *, device: str = "auto", host=None) -> "Colorizer":
+    def load(cls, path: str | Path, *, device: str = "auto", host=None, size: int | None = None) -> "Colorizer":
+        """Load a checkpoint; ``size`` runs the network at another resolution than it was trained at
+        (larger: more detail, more time), checked against the model's input stride."""
         host = host or get_host()
         file = find_checkpoint(path)
         tensors, meta = ckpt.read_checkpoint(file)
         try:
-            spec, size = meta["model"], int(meta["size"])
+            spec, trained = meta["model"], int(meta["size"])
         except (KeyError, TypeError, ValueError):
             raise CheckpointError(f"{file}: colorkit metadata lacks the model description") from None
         dev = resolve_device(device)
@@ -59,7 +77,9 @@ class Colorizer:
         ckpt.load_modules(file, tensors, {"model": model})
         decoder = meta.get("decoder")
         decode = host.losses.build(decoder["name"], **decoder["args"]).to(dev).decode if decoder else (lambda out: out)
-        return cls(model.to(dev), decode, size, dev, str(file))
+        if size is not None:
+            size = check_network_size(spec, host, size)
+        return cls(model.to(dev), decode, size or trained, dev, str(file), trained_size=trained)
 
     @torch.inference_mode()
     def predict_ab(self, rgb_small: torch.Tensor) -> torch.Tensor:

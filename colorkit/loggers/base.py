@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
+from rich.markup import escape
 
 from colorkit.errors import ColorkitError
 
@@ -61,7 +62,10 @@ def logger_names(log) -> list[str]:
 
 
 class Loggers:
-    """Every logger of a run behind one object; also a context manager that closes them."""
+    """Every logger of a run behind one object; also a context manager that closes them.
+
+    ``warn`` (a Rich ``console.print``, say) is told, once, about a logger that failed and was dropped.
+    """
 
     def __init__(self, loggers: Iterable[tuple[str, Any]] = (), every_steps: int = 10, images: bool = True, warn=None):
         self.loggers = dict(loggers)
@@ -77,7 +81,7 @@ class Loggers:
             except Exception as exc:  # a tracker must not stop training
                 del self.loggers[name]
                 if self.warn is not None:
-                    self.warn(f"[yellow]warning:[/] logger '{name}' failed and is switched off: {type(exc).__name__}: {exc}")
+                    self.warn(f"[yellow]warning:[/] logger '{name}' failed and is switched off: {escape(f'{type(exc).__name__}: {exc}')}")
                 try:
                     logger.close()
                 except Exception:

@@ -1,7 +1,7 @@
 """MLflow: the same scalars and sample grids in an MLflow run (optional extra ``colorkit[mlflow]``).
 
 Turn it on with ``[log] loggers = ["mlflow"]``; options go in ``[log.args.mlflow]``:
-``tracking_uri`` (default: MLflow's own, ``MLFLOW_TRACKING_URI`` or ``./mlruns``) and ``experiment``
+``tracking_uri`` (default: MLflow's own: ``MLFLOW_TRACKING_URI``, else its local store) and ``experiment``
 (default: the recipe's name). The MLflow run is named after the run directory, gets the resolved
 recipe as parameters and ``recipe.json``, and a resumed run continues the same MLflow run (its id is
 kept in ``RUN_DIR/mlflow.json``).
