@@ -8,6 +8,7 @@ stabilised, flicker is measured on both and on the colour original, PSNR against
 
     python benchmarks/video_flicker.py runs/cunet_mse-20261126-111917 --frames 48 --clips-dir /tmp/clips
     python benchmarks/video_flicker.py CHECKPOINT --strip docs/img/before-after.jpg
+    python benchmarks/video_flicker.py CHECKPOINT --sizes 64,128,256,512
 
 ``--strip`` also writes a before/after strip of the sample portraits (gray or sepia input, coloured,
 original) by running ``colorkit colorize CHECKPOINT gray/ -o coloured/ --side-by-side``.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import subprocess
 import sys
 import tempfile
@@ -51,9 +53,9 @@ def table(report: dict) -> str:
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name, r in report["clips"].items():
-        f, p = r["flicker"], r["psnr"] or {}
+        f, p, nan = r["flicker"], r["psnr"] or {}, float("nan")
         lines.append(
-            f"| {name} | {f['per-frame']:.3f} | {f['stabilised']:.3f} | {f.get('truth', float('nan')):.3f} | "
+            f"| {name} | {f.get('per-frame', nan):.3f} | {f.get('stabilised', nan):.3f} | {f.get('truth', nan):.3f} | "
             f"{p.get('per-frame', float('nan')):.2f} | {p.get('stabilised', float('nan')):.2f} | {r['cuts']} |"
         )
     return "\n".join(lines)
@@ -104,6 +106,34 @@ def strip(checkpoint: str, target: Path, height: int = 256) -> str:
     return " ".join(cmd)
 
 
+def size_tradeoff(checkpoint: str, sizes: list[int], device: str, repeats: int = 5) -> str:
+    """``colorize --size N`` on the two sample portraits at full resolution: seconds per photo (network
+    and join; the fastest of ``repeats`` runs) and PSNR against the colour original, for each N."""
+    from colorkit.archive import to_l
+    from colorkit.engine.colorizer import Colorizer
+    from colorkit.metrics import psnr
+    from colorkit.video.synthetic import sample_photos_rgb
+
+    photos = sample_photos_rgb()
+    lines = ["| --size | s per photo | PSNR astronaut | PSNR grace_hopper |", "|---:|---:|---:|---:|"]
+    for size in sizes:
+        col = Colorizer.load(checkpoint, device=device, size=size)
+        scores, times = [], []
+        for rgb in photos.values():
+            gray = to_l(rgb)
+            col.colorize(gray)  # warm-up
+            best = math.inf
+            for _ in range(repeats):  # the fastest of several runs: robust to other processes on the cores
+                start = time.perf_counter()
+                out = col.colorize(gray)
+                best = min(best, time.perf_counter() - start)
+            times.append(best)
+            scores.append(psnr(out, rgb))
+        trained = " (trained)" if size == col.trained_size else ""
+        lines.append(f"| {size}{trained} | {np.mean(times):.3f} | {scores[0]:.2f} | {scores[1]:.2f} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("checkpoint", help="run directory or .safetensors checkpoint")
@@ -114,7 +144,10 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--json", type=Path, default=None, help="write the results here")
     ap.add_argument("--strip", type=Path, default=None, help="also write a before/after strip of the sample portraits")
+    ap.add_argument("--sizes", default=None, help="also time colorize --size N for these sizes, e.g. 64,128,256,512")
     args = ap.parse_args()
+    if args.sizes:
+        print(size_tradeoff(args.checkpoint, [int(x) for x in args.sizes.split(",")], args.device) + "\n")
     with tempfile.TemporaryDirectory() as tmp:
         clips = args.clips_dir or Path(tmp)
         clips.mkdir(parents=True, exist_ok=True)

@@ -56,7 +56,7 @@ def test_quiet_keeps_errors_as_one_line_without_traceback(tmp_path):
         assert result.exit_code == 2, (args, result.output)
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and "Traceback" not in result.output and str(tmp_path) in lines[0], (args, result.stderr)
-    assert set(EXIT_CODES) == {0, 1, 2, 130}
+    assert set(EXIT_CODES) == {0, 1, 2, 130, 143}
 
 
 def test_plugins_json_lists_every_registry():

@@ -20,15 +20,17 @@ def create_app() -> typer.Typer:
         rich_markup_mode="rich",
     )
 
+    def _version(value: bool) -> None:
+        if value:
+            typer.echo(f"colorkit {__version__}")
+            raise typer.Exit()
+
     @app.callback()
     def _root(
-        version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True),
+        version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True, callback=_version),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or information on stderr; errors and results still show."),
     ):
         set_quiet(quiet)
-        if version:
-            typer.echo(f"colorkit {__version__}")
-            raise typer.Exit()
 
     for module in (run, compare, validate, colorize, evaluate, plugins, plugin_new):
         module.register(app)

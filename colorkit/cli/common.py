@@ -26,12 +26,14 @@ EXIT_OK = 0
 EXIT_FILES_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 
 EXIT_CODES = {
     EXIT_OK: "success",
     EXIT_FILES_FAILED: "some files could not be read or written (listed on stderr); the rest were processed",
     EXIT_USAGE: "bad usage: an invalid recipe, a missing checkpoint or weights, a missing optional extra, a wrong option",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C); training saved a resumable checkpoint first",
+    EXIT_TERMINATED: "terminated (SIGTERM); training saved a resumable checkpoint first",
 }
 """Every exit status of ``colorkit`` and what it means (documented in the CLI reference)."""
 
@@ -82,5 +84,9 @@ def catch_errors(fn: Callable) -> Callable:
         except KeyboardInterrupt:
             problems.print("[yellow]interrupted[/]")
             raise typer.Exit(EXIT_INTERRUPTED) from None
+        except OSError as exc:  # a file-system refusal outside the handled paths: still one line
+            where = f"{printable(str(exc.filename))}: " if exc.filename else ""
+            problems.print(f"[bold red]error:[/] {escape(where + (exc.strerror or str(exc)))}", highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_USAGE) from None
 
     return wrapper

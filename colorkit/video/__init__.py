@@ -14,7 +14,7 @@ from pathlib import Path
 
 from colorkit.errors import ColorkitError
 
-VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".mkv", ".avi", ".m4v"})
+VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".mkv", ".avi"})
 
 
 def is_video_name(path: str | Path) -> bool:

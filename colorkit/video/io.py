@@ -5,7 +5,7 @@ memory does not grow with the length of the video. Every video frame keeps its t
 frame rate, constant or variable, and the frame count are kept) and its size. Audio streams are
 remuxed packet by packet, never re-encoded. Subtitle and data streams are not copied.
 
-Output codec by container: H.264 (libx264, CRF 18) for .mp4, .m4v, .mov and .mkv; MPEG-4 part 2 (fixed quantiser 3)
+Output codec by container: H.264 (libx264, CRF 18) for .mp4, .mov and .mkv; MPEG-4 part 2 (fixed quantiser 3)
 for .avi. Odd widths or heights, which 4:2:0 chroma cannot hold, are written as 4:4:4 by H.264.
 """
 
