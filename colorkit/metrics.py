@@ -39,7 +39,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+import torch
+import torch.nn.functional as F
+from skimage.metrics import peak_signal_noise_ratio
 
 from colorkit.data.lab import join_lab_np, rgb_to_lab_np, to_float_rgb
 from colorkit.hookspecs import hookimpl
@@ -79,11 +81,26 @@ def psnr(pred: np.ndarray, true: np.ndarray) -> float:
 
 
 def ssim(pred: np.ndarray, true: np.ndarray) -> float:
-    """Structural similarity on sRGB in [0, 1] (scikit-image, 7x7 window, mean over the 3 channels)."""
+    """Structural similarity on sRGB in [0, 1]: scikit-image's default SSIM, computed with torch.
+
+    scikit-image (7x7 uniform window, sample covariance, K1 = 0.01, K2 = 0.03, data_range 1, the
+    3-pixel border cropped, mean over the channels) gives the reference protocol's numbers; the
+    cropped border means only windows inside the image count, so ``avg_pool2d`` without padding
+    reproduces it exactly (to float64 rounding; tests compare them) at a fraction of the time.
+    """
     p, t = _pair(pred, true, "ssim")
     if min(p.shape[:2]) < 7:
         raise ValueError(f"ssim: images must be at least 7x7 (the window), got {p.shape[0]}x{p.shape[1]}")
-    return float(structural_similarity(t, p, channel_axis=2, data_range=1.0))
+    x = torch.from_numpy(np.ascontiguousarray(t.transpose(2, 0, 1)))[None]
+    y = torch.from_numpy(np.ascontiguousarray(p.transpose(2, 0, 1)))[None]
+    win, n = 7, 49
+    mean = lambda z: F.avg_pool2d(z, win, stride=1)  # noqa: E731
+    ux, uy = mean(x), mean(y)
+    cov = n / (n - 1)
+    vx, vy, vxy = cov * (mean(x * x) - ux * ux), cov * (mean(y * y) - uy * uy), cov * (mean(x * y) - ux * uy)
+    c1, c2 = 0.01**2, 0.03**2
+    s = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2))
+    return float(s.mean(dim=(2, 3)).mean())
 
 
 def ab_mse_lab(pred_ab: np.ndarray, true_ab: np.ndarray) -> float:

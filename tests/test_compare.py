@@ -67,3 +67,15 @@ def test_compare_end_to_end_and_resume_reuses_finished_variants(tmp_path, base):
     assert again.exit_code == 0, again.output
     assert again.output.count("reusing finished variant") == 2
     assert {n: (directory / "runs").joinpath(v["run_dir"]).stat().st_mtime for n, v in state["variants"].items()} == stamps
+
+
+def test_compare_state_keeps_the_recipe_order(tmp_path, base, builtin_host):
+    from rich.console import Console
+
+    from colorkit.engine.compare import Comparison
+
+    p = compare_file(tmp_path, '[[variant]]\nname = "zeta"\n[[variant]]\nname = "mse"\n[[variant]]\nname = "alpha"\n')
+    spec = load_compare(p, vary=[], overrides=[], host=builtin_host, evaluate_override={"reference": None})
+    created = Comparison.create(spec, "colorkit compare cmp.toml", builtin_host, Console(quiet=True))
+    reopened = Comparison.open(created.dir, builtin_host, Console(quiet=True))
+    assert list(reopened.state["variants"]) == ["zeta", "mse", "alpha"]

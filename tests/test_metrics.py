@@ -171,3 +171,16 @@ def test_metrics_are_registered_through_the_hook():
     assert host.metrics.get("colorfulness").factory(true, gray) == M.colorfulness(true)
     assert host.metrics.get("colorfulness_gap").factory(gray, true) == pytest.approx(-M.colorfulness(true))
     assert host.metrics.get("psnr").factory(true, true) == math.inf
+
+
+def test_ssim_matches_scikit_image_exactly():
+    from skimage.data import astronaut
+    from skimage.metrics import structural_similarity
+
+    from colorkit.metrics import ssim
+
+    rng = np.random.default_rng(0)
+    true = astronaut()[100:164, 150:230] / 255.0
+    for pred in (np.clip(true + rng.normal(0, 0.05, true.shape), 0, 1), rng.uniform(0, 1, true.shape), true[..., ::-1]):
+        expected = structural_similarity(true, pred, channel_axis=2, data_range=1.0)
+        assert ssim(pred, true) == pytest.approx(expected, abs=1e-12)

@@ -29,7 +29,7 @@ from colorkit.data.images import open_image, read_split
 from colorkit.engine.checkpoint import read_checkpoint
 from colorkit.engine.colorizer import Colorizer
 from colorkit.engine.evaluate import GRAY, EvalResult, evaluate
-from colorkit.engine.files import atomic_write_json, create_run_dir
+from colorkit.engine.files import atomic_write_json, atomic_write_text, create_run_dir
 from colorkit.engine.trainer import read_metrics, resume_run, start_run
 from colorkit.errors import ColorkitError, RecipeError
 from colorkit.metrics import protocol_prediction
@@ -220,7 +220,8 @@ class Comparison:
         return cls(directory, json.loads(path.read_text()), host, console)
 
     def _save(self) -> None:
-        atomic_write_json(self.dir / "compare.json", self.state)
+        # not atomic_write_json: it sorts keys, and the variants keep the recipe's order
+        atomic_write_text(self.dir / "compare.json", json.dumps(self.state, indent=2) + "\n")
 
     @property
     def tensorboard(self) -> str:
@@ -254,7 +255,7 @@ class Comparison:
         files = _eval_files(self.spec)
         metrics = {n: self.host.metrics.get(n).factory for n in self.host.metrics.names()}
         results = {}
-        for name, entry in self.state["variants"].items():
+        for i, (name, entry) in enumerate(self.state["variants"].items()):
             run_dir = Path(entry["run_dir"])
             cached = run_dir / "evaluate-compare.json"
             if cached.is_file() and json.loads(cached.read_text()).get("files") == [str(f) for f in files]:
@@ -263,7 +264,8 @@ class Comparison:
                 continue
             colorizer = Colorizer.load(run_dir, host=self.host)
             self.console.print(f"evaluating [bold]{name}[/] on {len(files)} photos")
-            results[name] = evaluate(colorizer, files, size=ev.size, metrics=metrics, on_progress=on_progress)
+            # the all-gray row is the same for every variant: the first one measures it for all
+            results[name] = evaluate(colorizer, files, size=ev.size, metrics=metrics, baseline=i == 0, on_progress=on_progress)
             atomic_write_json(cached, dict(results[name].to_json(), files=[str(f) for f in files]))
         return results
 

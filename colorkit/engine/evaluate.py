@@ -21,7 +21,8 @@ from colorkit.data.images import open_image
 from colorkit.data.labels import parse_groups
 from colorkit.engine.colorizer import Colorizer
 from colorkit.errors import ImageError
-from colorkit.metrics import colorfulness, protocol_prediction
+from colorkit.data.lab import join_lab_np, rgb_to_lab_np
+from colorkit.metrics import colorfulness
 
 GRAY = "gray (ab = 0)"
 
@@ -55,8 +56,8 @@ class _Means:
         return {row: {k: v / self.n for k, v in m.items()} for row, m in self.sums.items()}
 
 
-def _score(metrics: dict[str, Callable], wants_ab: set[str], pred: np.ndarray, true: np.ndarray, ab: np.ndarray) -> dict[str, float]:
-    return {name: float(fn(pred, true, pred_ab=ab) if name in wants_ab else fn(pred, true)) for name, fn in metrics.items()}
+def _score(metrics: dict[str, Callable], extras: dict[str, set[str]], pred: np.ndarray, true: np.ndarray, **ab: np.ndarray) -> dict[str, float]:
+    return {name: float(fn(pred, true, **{k: v for k, v in ab.items() if k in extras[name]})) for name, fn in metrics.items()}
 
 
 def evaluate(
@@ -66,15 +67,17 @@ def evaluate(
     size: int = 256,
     metrics: dict[str, Callable],
     label: str = "model",
+    baseline: bool = True,
     batch_size: int = 16,
     on_progress: Callable[[int], None] | None = None,
 ) -> EvalResult:
     """Evaluate ``colorizer`` on ``files``; a file that cannot be read is listed in ``failed``.
 
-    Metrics get float RGB in [0, 1]; those with a ``pred_ab`` keyword also get the predicted ab in
-    LAB units before the gamut clamp, as the reference protocol measures ab-MSE.
+    Metrics get float RGB in [0, 1]; those with ``pred_ab`` / ``true_ab`` keywords also get the
+    predicted ab (before the gamut clamp, as the reference protocol measures ab-MSE) and the true ab,
+    in LAB units. ``baseline=False`` leaves out the all-gray row (the same for every model).
     """
-    wants_ab = {n for n, fn in metrics.items() if "pred_ab" in inspect.signature(fn).parameters}
+    extras = {n: {"pred_ab", "true_ab"} & set(inspect.signature(fn).parameters) for n, fn in metrics.items()}
     overall, groups = _Means(), defaultdict(_Means)
     failed: list[str] = []
     zero_ab = np.zeros((size, size, 2))
@@ -92,12 +95,15 @@ def evaluate(
             ab_full = ab_full.permute(0, 2, 3, 1).double().cpu().numpy()
         for i, (f, truth) in enumerate(zip(chunk, truths)):
             true = truth / 255.0
-            pred, gray = protocol_prediction(truth, ab_full[i]), protocol_prediction(truth, zero_ab)
+            lab = rgb_to_lab_np(true)
+            pred = join_lab_np(lab[..., 0], ab_full[i])
             values = {
-                label: _score(metrics, wants_ab, pred, true, ab_full[i]),
-                GRAY: _score(metrics, wants_ab, gray, true, zero_ab),
+                label: _score(metrics, extras, pred, true, pred_ab=ab_full[i], true_ab=lab[..., 1:]),
                 "truth": {"colorfulness": colorfulness(true)},
             }
+            if baseline:
+                gray = join_lab_np(lab[..., 0], zero_ab)
+                values[GRAY] = _score(metrics, extras, gray, true, pred_ab=zero_ab, true_ab=lab[..., 1:])
             overall.add(values)
             for key, value in (parse_groups(f.name) or {}).items():
                 groups[f"{key}={value}"].add(values)
