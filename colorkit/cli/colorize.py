@@ -12,7 +12,7 @@ from PIL import Image
 from rich.progress import Progress
 from rich.markup import escape
 
-from colorkit.cli.common import EXIT_FILES_FAILED, catch_errors, err, out, problems
+from colorkit.cli.common import catch_errors, err, out, report_failures
 from colorkit.data.images import find_images, is_image_name, load_rgb, printable, set_max_pixels
 from colorkit import archive
 from colorkit.engine.colorizer import Colorizer
@@ -103,11 +103,7 @@ def colorize(
                     failed.append(f"{src}: could not write {dst}: {exc}")
             progress.advance(task, len(jobs[start : start + batch_size]))
     out.print(f"coloured {done} of {done + len(failed)} files into {escape(printable(str(output)))}", highlight=False)
-    if failed:
-        problems.print(f"[red]{len(failed)} failed[/]:")
-        for line in failed:
-            problems.print(f"[red]failed:[/] {escape(printable(line))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_FILES_FAILED)
+    report_failures(failed)
 
 
 def _colour(colorizer: Colorizer, batch: list, failed: list[str]) -> list:

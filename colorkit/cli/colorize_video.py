@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-from colorkit.cli.common import EXIT_FILES_FAILED, err, out, problems
+from colorkit.cli.common import err, out, report_failures
 from colorkit.data.images import printable
 from colorkit.errors import ColorkitError
 from colorkit.video import is_video_name, require
@@ -75,8 +74,4 @@ def colour_videos(colorizer, inputs: list[Path], output: Path, *, stabilize: boo
         except OSError as exc:
             failed.append(f"{src}: could not write {dst}: {exc.strerror or exc}")
     out.print(f"coloured {done} of {done + len(failed)} videos into {escape(printable(str(output)))}", highlight=False)
-    if failed:
-        problems.print(f"[red]{len(failed)} failed[/]:")
-        for line in failed:
-            problems.print(f"[red]failed:[/] {escape(printable(line))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(EXIT_FILES_FAILED)
+    report_failures(failed)

@@ -90,3 +90,13 @@ def catch_errors(fn: Callable) -> Callable:
             raise typer.Exit(EXIT_USAGE) from None
 
     return wrapper
+
+
+def report_failures(failed: list[str]) -> None:
+    """List the files that failed (shown even with --quiet) and exit 1; return when none failed."""
+    if not failed:
+        return
+    problems.print(f"[red]{len(failed)} failed[/]:")
+    for line in failed:
+        problems.print(f"[red]failed:[/] {escape(printable(line))}", highlight=False, soft_wrap=True)
+    raise typer.Exit(EXIT_FILES_FAILED)

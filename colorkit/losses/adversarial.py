@@ -105,18 +105,6 @@ class AdversarialLoss(Loss):
         self._optimizer: torch.optim.Optimizer | None = None
 
     # --- helpers ---------------------------------------------------------------------------------
-    @staticmethod
-    def _lightness(pred: torch.Tensor, context: dict) -> torch.Tensor:
-        L = context.get("L")
-        if L is None:
-            raise ValueError(
-                "adversarial: needs the input lightness as L= (normalised, (B, 1, H, W)): the discriminator "
-                "judges ab given L; the trainer passes it, direct callers must too"
-            )
-        if L.ndim != 4 or L.shape[1] != 1 or L.shape[0] != pred.shape[0] or L.shape[-2:] != pred.shape[-2:]:
-            raise ValueError(f"adversarial: L must be (B, 1, H, W) matching the prediction {tuple(pred.shape)}, got {tuple(L.shape)}")
-        return L.to(pred.dtype)
-
     def _gan_loss(self, logits: torch.Tensor, real: bool) -> torch.Tensor:
         target = torch.full_like(logits, 1.0 if real else 0.0)
         if self.gan_mode == "lsgan":
@@ -129,7 +117,7 @@ class AdversarialLoss(Loss):
 
     # --- the network's terms ---------------------------------------------------------------------
     def terms(self, pred: torch.Tensor, target: torch.Tensor, **context: Any) -> dict[str, torch.Tensor]:
-        L = self._lightness(pred, context)
+        L = self.lightness(pred, context, "adversarial")
         trainable = [p for p in self.disc.parameters() if p.requires_grad]
         for p in trainable:  # gradients flow through D to the prediction, never into D's weights
             p.requires_grad_(False)
@@ -152,7 +140,7 @@ class AdversarialLoss(Loss):
 
     def auxiliary_step(self, pred: torch.Tensor, target: torch.Tensor, **context: Any) -> dict[str, float]:
         """One discriminator step: real = (L, target), fake = (L, detached prediction)."""
-        L = self._lightness(pred, context).detach()
+        L = self.lightness(pred, context, "adversarial").detach()
         opt = self.configure_optimizer()
         was_training = self.disc.training
         self.disc.train()

@@ -56,6 +56,19 @@ class Loss(nn.Module):
         """Network output -> ab in [-1, 1]; regression losses predict ab directly."""
         return output
 
+    def lightness(self, pred: torch.Tensor, context: dict, name: str) -> torch.Tensor:
+        """The normalised input L from ``context`` for a loss that needs it, checked against ``pred``."""
+        L = context.get("L")
+        if L is None:
+            raise ValueError(
+                f"{name}: needs the input lightness as L= (normalised, (B, 1, H, W)); "
+                "the trainer passes it, direct callers must too"
+            )
+        if not isinstance(L, torch.Tensor) or L.ndim != 4 or L.shape[1] != 1 or L.shape[0] != pred.shape[0] or L.shape[-2:] != pred.shape[-2:]:
+            got = tuple(L.shape) if isinstance(L, torch.Tensor) else type(L).__name__
+            raise ValueError(f"{name}: L must have shape (B, 1, H, W) matching the prediction {tuple(pred.shape)}, got {got}")
+        return L.to(pred.dtype)
+
     def forward(self, pred: torch.Tensor, target: torch.Tensor, **context: Any) -> dict[str, torch.Tensor]:
         name = type(self).__name__
         if pred.ndim != 4 or target.ndim != 4:

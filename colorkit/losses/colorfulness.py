@@ -55,12 +55,7 @@ class ColorfulnessLoss(Loss):
         return f"only_below={self.only_below}"
 
     def terms(self, pred, target, **context):
-        L = context.get("L")
-        if L is None:
-            raise ValueError("colorfulness: needs the input lightness; call it with L= (normalised L, (B, 1, H, W))")
-        if not isinstance(L, torch.Tensor) or L.ndim != 4 or L.shape[1] != 1 or L.shape[0] != pred.shape[0] or L.shape[-2:] != pred.shape[-2:]:
-            shape = tuple(L.shape) if isinstance(L, torch.Tensor) else type(L).__name__
-            raise ValueError(f"colorfulness: expected L of shape ({pred.shape[0]}, 1, {pred.shape[-2]}, {pred.shape[-1]}), got {shape}")
+        L = self.lightness(pred, context, "colorfulness")
         light = denormalize_l(L.detach().float())
         c_pred = hasler_susstrunk(lab_to_rgb(torch.cat([light, pred.float() * AB_SCALE], dim=1)))
         with torch.no_grad():

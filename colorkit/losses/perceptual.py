@@ -247,15 +247,7 @@ class PerceptualLoss(Loss):
         return rgb
 
     def terms(self, pred: torch.Tensor, target: torch.Tensor, **context: Any) -> dict[str, torch.Tensor]:
-        L = context.get("L")
-        if L is None:
-            raise ValueError(
-                "perceptual: needs the input lightness as L= (normalised, (B, 1, H, W)) to turn ab into RGB; "
-                "the trainer passes it, direct callers must too"
-            )
-        if L.ndim != 4 or L.shape[1] != 1 or L.shape[0] != pred.shape[0] or L.shape[-2:] != pred.shape[-2:]:
-            raise ValueError(f"perceptual: L must be (B, 1, H, W) matching the prediction {tuple(pred.shape)}, got {tuple(L.shape)}")
-        L = L.to(pred.dtype)
+        L = self.lightness(pred, context, "perceptual")
         self.net.eval()
         pred_rgb = self._rgb(pred, L)
         with torch.no_grad():
