@@ -36,7 +36,16 @@ def colorkit_register_losses(register: Register) -> None:
 
 @hookspec
 def colorkit_register_preprocessors(register: Register) -> None:
-    """Register preprocessors that turn an image into extra per-pixel input channels."""
+    """Register preprocessors that turn an image into extra per-pixel input channels.
+
+    ``register("face_parts", FaceParts)``: a factory (usually a subclass of
+    ``colorkit.preprocess.Preprocessor``) that takes its options as keywords, is cheap to build
+    (heavy models load on the first call) and returns an object with ``channels`` (the names of its
+    channels), ``cache_key`` (implementation and options as a string, or None: never cached) and
+    ``__call__(gray)``: one ``(H, W)`` uint8 gray image (L* scaled to 0..255) at the network size ->
+    float32 ``(len(channels), H, W)`` in [0, 1]. A recipe's ``[[preprocess]]`` list selects them;
+    their channels follow L in the network input and may weight losses (``part_weights``).
+    """
 
 
 @hookspec

@@ -39,7 +39,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch
 import torch.nn.functional as F
 from skimage.metrics import peak_signal_noise_ratio
 
@@ -53,6 +52,7 @@ __all__ = [
     "ab_mse_lab",
     "colorfulness",
     "colorfulness_gap",
+    "masked_ab_error",
     "prediction_colorfulness",
     "protocol_prediction",
     "score_prediction",
@@ -133,6 +133,21 @@ def ab_mse(
     if np.shape(true_ab) != p.shape[:2] + (2,):
         raise ValueError(f"ab_mse: true_ab must have shape {p.shape[:2] + (2,)}, got {np.shape(true_ab)}")
     return ab_mse_lab(pred_ab, true_ab)
+
+
+def masked_ab_error(pred_ab: np.ndarray, true_ab: np.ndarray, mask: np.ndarray) -> float:
+    """Mean ab distance ``sqrt(da**2 + db**2)`` in LAB units inside a soft ``(H, W)`` mask in [0, 1].
+
+    Each pixel counts by its mask value; an empty mask (no face found, say) gives ``nan``, which
+    ``colorkit evaluate`` leaves out of the mean for that metric.
+    """
+    p, t, m = (np.asarray(x, dtype=np.float64) for x in (pred_ab, true_ab, mask))
+    if t.shape[-1] != 2 or m.shape != t.shape[:-1]:
+        raise ValueError(f"masked_ab_error: expected ab (H, W, 2) and mask (H, W), got {t.shape} and {m.shape}")
+    total = float(m.sum())
+    if total <= 0:
+        return math.nan
+    return float((np.linalg.norm(np.broadcast_to(p, t.shape) - t, axis=-1) * m).sum() / total)
 
 
 def colorfulness(img: np.ndarray) -> float:

@@ -26,6 +26,7 @@ ENTRY_POINT_GROUP = "colorkit"
 DEFAULT_PLUGINS = (
     "colorkit.models",
     "colorkit.losses",
+    "colorkit.preprocess",
     "colorkit.metrics",
     "colorkit.loggers",
 )

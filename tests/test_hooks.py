@@ -6,10 +6,10 @@ import types
 
 import numpy as np
 import pytest
-import torch
 
 from colorkit.hookspecs import hookimpl
 from colorkit.plugins import create_host
+from colorkit.preprocess import Preprocessors
 
 
 def mean_red(pred_rgb, true_rgb):
@@ -17,13 +17,14 @@ def mean_red(pred_rgb, true_rgb):
     return float(np.mean(pred_rgb[..., 0]))
 
 
-class Brightness(torch.nn.Module):
-    """The lightness itself as one extra channel (test preprocessor)."""
+class Brightness:
+    """The gray image itself as one extra channel (test preprocessor)."""
 
-    channels = 1
+    channels = ("brightness",)
+    cache_key = None
 
-    def forward(self, L):
-        return L.clone()
+    def __call__(self, gray):
+        return (gray / 255.0)[None].astype(np.float32)
 
 
 def test_colorkit_register_metrics_adds_a_metric_evaluate_can_call():
@@ -40,11 +41,13 @@ def test_colorkit_register_metrics_adds_a_metric_evaluate_can_call():
 def test_colorkit_register_preprocessors_fills_the_preprocessor_registry():
     plugin = types.SimpleNamespace(colorkit_register_preprocessors=hookimpl(lambda register: register("brightness", Brightness)))
     host = create_host(entry_points=False, extra=[("mine", plugin)])
-    assert host.preprocessors.names() == ["brightness"]
+    assert host.preprocessors.names() == ["brightness", "face_ellipse"]  # face_ellipse is built in
     entry = host.preprocessors.get("brightness")
     assert entry.plugin == "mine" and {p.name: p.registered for p in host.plugins}["mine"] == {"preprocessors": ["brightness"]}
-    L = torch.rand(2, 1, 8, 8)
-    assert torch.equal(host.preprocessors.build("brightness")(L), L)
+    gray = np.arange(64, dtype=np.uint8).reshape(8, 8)
+    assert np.array_equal(host.preprocessors.build("brightness")(gray)[0], gray / np.float32(255.0))
+    rgb = np.repeat(np.full((8, 8), 200, np.uint8)[..., None], 3, 2)
+    assert Preprocessors([{"name": "brightness"}], host)(rgb).shape == (1, 8, 8)  # colorkit runs it on the gray
 
 
 def test_colorkit_register_loggers_and_the_builtin_loggers():

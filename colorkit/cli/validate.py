@@ -40,9 +40,11 @@ def validate(
             bad += 1
             continue
         losses = " + ".join(f"{t.weight:g}*{t.name}" for t in recipe.loss)
-        records.append({"path": str(path), "ok": True, "name": recipe.name, "model": recipe.model.name, "loss": losses, "size": recipe.data.size})
+        pre = ", ".join(s.name for s in recipe.preprocess)
+        records.append({"path": str(path), "ok": True, "name": recipe.name, "model": recipe.model.name, "loss": losses, "size": recipe.data.size, "preprocess": pre})
         if not as_json:
-            out.print(f"[green]ok[/] {escape(str(path))}: model {recipe.model.name}, loss {losses}, size {recipe.data.size}", highlight=False)
+            shown = f", preprocess {pre}" if pre else ""
+            out.print(f"[green]ok[/] {escape(str(path))}: model {recipe.model.name}, loss {losses}, size {recipe.data.size}{shown}", highlight=False)
     if as_json:
         print_json(records)
     if bad:

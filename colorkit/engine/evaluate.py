@@ -8,6 +8,7 @@ per image on RGB in [0, 1] and averaged. Where file names carry group labels, gr
 from __future__ import annotations
 
 import inspect
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,18 +43,26 @@ class EvalResult:
 
 
 class _Means:
+    """Means per row and metric; a ``nan`` (a metric with nothing to measure on this image, such as
+    the ab error inside a face part of a photo without a face) is left out of its metric's mean."""
+
     def __init__(self):
         self.sums: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        self.counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self.n = 0
 
     def add(self, values: dict[str, dict[str, float]]) -> None:
         for row, metrics in values.items():
             for k, v in metrics.items():
-                self.sums[row][k] += v
+                if v == v:
+                    self.sums[row][k] += v
+                    self.counts[row][k] += 1
+                else:
+                    self.sums[row].setdefault(k, 0.0)
         self.n += 1
 
     def means(self) -> dict[str, dict[str, float]]:
-        return {row: {k: v / self.n for k, v in m.items()} for row, m in self.sums.items()}
+        return {row: {k: v / self.counts[row][k] if self.counts[row][k] else math.nan for k, v in m.items()} for row, m in self.sums.items()}
 
 
 def _score(metrics: dict[str, Callable], extras: dict[str, set[str]], pred: np.ndarray, true: np.ndarray, **ab: np.ndarray) -> dict[str, float]:

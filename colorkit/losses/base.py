@@ -34,6 +34,8 @@ class Loss(nn.Module):
 
     out_channels: ClassVar[int] = 2
     needs_prepare: ClassVar[bool] = False
+    supports_pixel_weights: ClassVar[bool] = False
+    """Whether the loss honours ``pixel_weights`` (recipes may then give it ``part_weights``)."""
 
     def prepare(self, ab_batches: Iterable[torch.Tensor], cache_dir: Path) -> None:
         """Look once at the training set's true ab, ``(B, 2, H, W)`` batches scaled to [-1, 1].
@@ -55,6 +57,21 @@ class Loss(nn.Module):
     def decode(self, output: torch.Tensor) -> torch.Tensor:
         """Network output -> ab in [-1, 1]; regression losses predict ab directly."""
         return output
+
+    def pixel_mean(self, err: torch.Tensor, context: dict) -> torch.Tensor:
+        """Mean of a per-pixel error ``(B, C, H, W)`` or ``(B, H, W)``, weighted by ``context["pixel_weights"]``.
+
+        ``pixel_weights`` (``(B, 1, H, W)``, >= 0, from a recipe's ``part_weights``) gives
+        ``sum(w * err) / sum(w)`` with the weight shared by the channels; without it, the plain mean.
+        """
+        w = context.get("pixel_weights")
+        if w is None:
+            return err.mean()
+        e = err if err.ndim == 4 else err.unsqueeze(1)
+        if w.ndim != 4 or w.shape[1] != 1 or w.shape[0] != e.shape[0] or w.shape[-2:] != e.shape[-2:]:
+            raise ValueError(f"{type(self).__name__}: pixel_weights must have shape (B, 1, H, W) matching {tuple(e.shape)}, got {tuple(w.shape)}")
+        w = w.to(e.dtype).expand_as(e)
+        return (w * e).sum() / w.sum().clamp_min(1e-12)
 
     def lightness(self, pred: torch.Tensor, context: dict, name: str) -> torch.Tensor:
         """The normalised input L from ``context`` for a loss that needs it, checked against ``pred``."""

@@ -29,9 +29,13 @@ class ChromaWeightedLoss(Loss):
     face photos its rare colours are largely hues (blue, green) whose rarity says little about
     how saturated a pixel should be.
 
+    Per-pixel ``pixel_weights`` (a recipe's ``part_weights``) multiply the chroma weights.
+
     Options: ``base`` ("l1" | "mse", default "l1"), ``alpha`` >= 0 (default 3.0; 0 gives plain
     ``base``), ``max_weight`` >= 1 (default 5.0; caps the weight before normalising).
     """
+
+    supports_pixel_weights = True
 
     def __init__(self, base: str = "l1", alpha: float = 3.0, max_weight: float = 5.0):
         super().__init__()
@@ -50,8 +54,16 @@ class ChromaWeightedLoss(Loss):
         chroma = torch.linalg.vector_norm(target.detach() * AB_SCALE, dim=1)
         return (1.0 + self.alpha * chroma / 100.0).clamp(max=self.max_weight)
 
+    def pixel_weights(self, w: torch.Tensor, err: torch.Tensor) -> torch.Tensor:
+        """``pixel_weights`` ``(B, 1, H, W)`` as ``(B, H, W)``, checked against the error map."""
+        if w.ndim != 4 or w.shape[1] != 1 or w.shape[0] != err.shape[0] or w.shape[-2:] != err.shape[-2:]:
+            raise ValueError(f"chroma_weighted: pixel_weights must have shape (B, 1, H, W) matching {tuple(err.shape)}, got {tuple(w.shape)}")
+        return w[:, 0].to(err.dtype)
+
     def terms(self, pred, target, **context):
         diff = pred - target
         err = (diff.abs() if self.base == "l1" else diff.square()).mean(dim=1)  # (B, H, W)
         w = self.weights(target)
-        return {"chroma_weighted": (w * err).sum() / w.sum()}
+        if context.get("pixel_weights") is not None:  # part weights multiply the chroma weights
+            w = w * self.pixel_weights(context["pixel_weights"], err)
+        return {"chroma_weighted": (w * err).sum() / w.sum().clamp_min(1e-12)}

@@ -10,5 +10,9 @@ from colorkit.losses.base import Loss
 class MSELoss(Loss):
     """Mean squared error on ab; favours safe, desaturated colours."""
 
+    supports_pixel_weights = True
+
     def terms(self, pred, target, **context):
-        return {"mse": F.mse_loss(pred, target)}
+        if context.get("pixel_weights") is None:
+            return {"mse": F.mse_loss(pred, target)}
+        return {"mse": self.pixel_mean((pred - target).square(), context)}

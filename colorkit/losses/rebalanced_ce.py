@@ -124,15 +124,17 @@ class RebalancedCELoss(Loss):
     def decode(self, output: torch.Tensor) -> torch.Tensor:
         """Bin logits ``(B, 313, H, W)`` -> annealed-mean ab ``(B, 2, H, W)``, normalised by ``AB_SCALE``.
 
-        Works on a few images at a time, so the full softmax of a large batch never exists at once.
+        Works on a few images at a time, so the full softmax of a large batch never exists at once
+        (in one piece while exported to ONNX, where the batch size is not known).
         """
         if output.ndim != 4 or output.shape[1] != NUM_BINS:
             raise ValueError(f"rebalanced_ce: decode expected (B, {NUM_BINS}, H, W) logits, got {tuple(output.shape)}")
         per_image = NUM_BINS * output.shape[-2] * output.shape[-1]
         step = max(1, _DECODE_ELEMENTS // max(1, per_image))
+        exporting = torch.compiler.is_exporting() or torch.onnx.is_in_onnx_export()
         centres = self.centres.to(output.device) / AB_SCALE
         parts = []
-        for chunk in output.split(step):
+        for chunk in [output] if exporting else output.split(step):
             p = torch.softmax(chunk.float() / self.temperature, dim=1)
             parts.append(torch.einsum("bqhw,qc->bchw", p, centres))
         return torch.cat(parts).to(output.dtype)

@@ -1,0 +1,72 @@
+"""``colorkit segment``: overlays of a preprocessor's channels (face parts) on photos, for checking by eye."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import List
+
+import numpy as np
+import typer
+from PIL import Image
+from rich.markup import escape
+
+from colorkit.cli.common import catch_errors, err, out, report_failures
+from colorkit.data.images import find_images, open_image, printable, resize_rgb
+from colorkit.engine.files import atomic_write_bytes
+from colorkit.errors import ColorkitError
+from colorkit.plugins import get_host
+from colorkit.preprocess import Preprocessors, gray_u8
+from colorkit.preprocess.overlay import legend, overlay
+
+
+def _sources(inputs: list[Path]) -> tuple[list[tuple[Path, str]], list[str]]:
+    """(file, output name) pairs from files and folders, and the inputs that cannot be used."""
+    jobs, problems = [], []
+    for item in inputs:
+        if item.is_dir():
+            found = find_images(item)
+            problems += [str(p) for p in found.problems]
+            jobs += [(f, str(f.relative_to(item).with_suffix(""))) for f in found.files]
+        elif item.exists():
+            jobs.append((item, item.stem))
+        else:
+            problems.append(f"{item}: no such file or folder")
+    return jobs, problems
+
+
+@catch_errors
+def segment(
+    inputs: List[Path] = typer.Argument(..., help="Photos and folders (searched recursively)."),
+    output: Path = typer.Option(..., "-o", "--output", help="Output folder for the overlay PNGs (NAME.parts.png)."),
+    preprocessor: str = typer.Option("face_parts", "--preprocessor", "-p", help="A registered preprocessor (`colorkit plugins` lists them)."),
+    size: int = typer.Option(256, "--size", min=16, help="Square size the masks are computed and drawn at (a recipe's data.size to see what training sees)."),
+) -> None:
+    """Draw a preprocessor's channels (face parts: skin, brows, eyes, lips, nose, hair, background) over each photo's gray."""
+    pre = Preprocessors([{"name": preprocessor, "args": {}}], get_host())
+    if output.exists() and not output.is_dir():
+        raise ColorkitError(f"-o {output}: exists and is not a folder")
+    jobs, failed = _sources(inputs)
+    done = 0
+    for src, name in jobs:
+        try:
+            rgb = resize_rgb(open_image(src), size)
+        except ColorkitError as exc:
+            failed.append(str(exc))
+            continue
+        channels = pre(rgb)
+        dst = output / f"{name}.parts.png"
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        buf = io.BytesIO()
+        Image.fromarray(overlay(gray_u8(rgb), channels, pre.channels)).save(buf, format="PNG")
+        atomic_write_bytes(dst, buf.getvalue())
+        found = "no face" if not np.any(channels) else ", ".join(n for n, c in zip(pre.channels, channels) if c.max() > 0.5)
+        err.print(f"{escape(printable(str(src)))} -> {escape(printable(str(dst)))} ({found})", highlight=False, soft_wrap=True)
+        done += 1
+    err.print(f"colours: {legend(pre.channels)}", highlight=False)
+    out.print(f"segmented {done} of {done + len(failed)} files into {escape(printable(str(output)))}", highlight=False)
+    report_failures(failed)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(segment)
