@@ -9,6 +9,7 @@ HOST = create_host()
 SMALL = {
     "cunet": {"width": 8, "depth": 3, "dilations": [1, 2]},
     "unet": {"width": 8, "depth": 2},
+    "eccv16": {"width": 8},
     "patchgan": {"width": 8},
 }
 

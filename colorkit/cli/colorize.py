@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import List, Optional
 
 import numpy as np
 import typer
-from PIL import Image
 from rich.progress import Progress
 from rich.markup import escape
 
 from colorkit.cli.common import catch_errors, err, out, report_failures
-from colorkit.data.images import find_images, is_image_name, load_rgb, printable, set_max_pixels
+from colorkit.data.images import find_images, is_image_name, printable, set_max_pixels
 from colorkit import archive
 from colorkit.engine.colorizer import Colorizer
 from colorkit.engine.files import atomic_write_bytes
-from colorkit.errors import ColorkitError, ImageError
+from colorkit.engine.pipeline import colour_files
+from colorkit.errors import ColorkitError
 from colorkit.video import is_video_name
 
 
@@ -51,17 +50,9 @@ def plan(inputs: list[Path], output: Path) -> tuple[list[tuple[Path, Path]], lis
     return unique, problems
 
 
-def encode(rgb: np.ndarray, dst: Path) -> bytes:
-    fmt = Image.registered_extensions().get(dst.suffix.lower(), "PNG")
-    buf = io.BytesIO()
-    options = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
-    Image.fromarray(rgb).save(buf, format=fmt, **options)
-    return buf.getvalue()
-
-
 @catch_errors
 def colorize(
-    checkpoint: Path = typer.Argument(..., help="A run directory (uses its best checkpoint) or a .safetensors checkpoint."),
+    checkpoint: Path = typer.Argument(..., help="A run directory (uses its best checkpoint), a .safetensors checkpoint or a .onnx model from `colorkit export`."),
     inputs: List[Path] = typer.Argument(..., help="Photos and folders (searched recursively), or videos (mp4, mov, mkv, avi)."),
     output: Path = typer.Option(..., "-o", "--output", help="Output folder, or an image or video file for a single input."),
     device: str = typer.Option("auto", help='"auto", "cpu" or "cuda".'),
@@ -74,53 +65,36 @@ def colorize(
     ),
     stabilize: bool = typer.Option(True, "--stabilize/--no-stabilize", help="Videos: carry colour along the motion from frame to frame; --no-stabilize colours each frame alone."),
     side_by_side: bool = typer.Option(False, "--side-by-side", help="Also write NAME_before_after.EXT: the input and the result side by side."),
+    backend: str = typer.Option(
+        "torch", "--backend", help='Where the network runs: "torch", "onnxruntime" (needs colorkit[onnx]; a checkpoint is exported once to the cache) or "auto" (onnxruntime on a CPU when installed). A .onnx model always runs with onnxruntime.'
+    ),
+    workers: int = typer.Option(2, "--workers", min=1, help="Threads decoding photos and, as many again, encoding results, overlapped with the network."),
 ) -> None:
     """Colour photos: full-resolution L of each photo joined with the predicted ab."""
     set_max_pixels(max_pixels)
-    colorizer = Colorizer.load(checkpoint, device=device, size=size)
+    colorizer = Colorizer.load(checkpoint, device=device, size=size, backend=backend)
     if any(is_video_name(p) for p in inputs):  # streamed through PyAV (colorkit[video]); prints its own summary
         from colorkit.cli.colorize_video import colour_videos
 
         return colour_videos(colorizer, list(inputs), output, stabilize=stabilize, batch_size=batch_size)
     jobs, failed = plan(list(inputs), output)
+
+    def save(src: Path, dst: Path, photo: np.ndarray, rgb: np.ndarray) -> None:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        for path, data in archive.outputs(src, photo, rgb, dst, colorizer, side_by_side=side_by_side):
+            atomic_write_bytes(path, data)  # 16-bit where the scan and format allow; EXIF, ICC, DPI kept
+
     done = 0
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("colorizing", total=len(jobs))
-        for start in range(0, len(jobs), batch_size):
-            batch = []
-            for src, dst in jobs[start : start + batch_size]:
-                try:
-                    batch.append((src, dst, load_rgb(src)))
-                except ImageError as exc:
-                    failed.append(str(exc))
-            for (src, dst, photo), rgb in _colour(colorizer, batch, failed):
-                try:
-                    dst.parent.mkdir(parents=True, exist_ok=True)
-                    for path, data in archive.outputs(src, photo, rgb, dst, colorizer, side_by_side=side_by_side):
-                        atomic_write_bytes(path, data)  # 16-bit where the scan and format allow; EXIF, ICC, DPI kept
-                    done += 1
-                except (OSError, ValueError, ColorkitError) as exc:
-                    failed.append(f"{src}: could not write {dst}: {exc}")
-            progress.advance(task, len(jobs[start : start + batch_size]))
+        for outcome in colour_files(colorizer, jobs, save, batch_size=batch_size, workers=workers):
+            if outcome.error is None:
+                done += 1
+            else:
+                failed.append(outcome.error)
+            progress.advance(task)
     out.print(f"coloured {done} of {done + len(failed)} files into {escape(printable(str(output)))}", highlight=False)
     report_failures(failed)
-
-
-def _colour(colorizer: Colorizer, batch: list, failed: list[str]) -> list:
-    """(job, coloured photo) pairs for a batch; if the batch fails (out of memory, say), photo by photo."""
-    if not batch:
-        return []
-    try:
-        return list(zip(batch, colorizer.colorize_many([rgb for _, _, rgb in batch])))
-    except (RuntimeError, MemoryError):
-        pass
-    done = []
-    for job in batch:
-        try:
-            done.append((job, colorizer.colorize(job[2])))
-        except (RuntimeError, MemoryError) as exc:
-            failed.append(f"{job[0]}: could not colour: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
-    return done
 
 
 def register(app: typer.Typer) -> None:

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from colorkit.cli.common import catch_errors, err, out, print_json
+from colorkit.engine import distributed
 from colorkit.engine.trainer import TrainResult, read_metrics, resume_run, start_run
 from colorkit.errors import ColorkitError
 from colorkit.recipe import load_recipe
@@ -30,7 +31,7 @@ def run(
         if recipe is not None or data or split or val_split or out_dir:
             raise ColorkitError("--resume continues a run with its own recipe.toml; only --set (e.g. a larger train.epochs) may change it")
         trainer = resume_run(resume, overrides=list(set_), console=err)
-        err.print(f"resuming [bold]{resume}[/] at epoch {trainer.state['epoch']}, {trainer.state['images']} images seen")
+        trainer.console.print(f"resuming [bold]{resume}[/] at epoch {trainer.state['epoch']}, {trainer.state['images']} images seen")
     else:
         if recipe is None:
             raise ColorkitError("give a recipe file, e.g. colorkit run recipes/cunet_mse.toml, or --resume RUN_DIR")
@@ -44,9 +45,13 @@ def run(
         if out_dir is not None:
             overrides.append(f"output.dir={str(out_dir)!r}")
         trainer = start_run(load_recipe(recipe, overrides), source=str(recipe), console=err)
-        err.print(f"run directory [bold]{trainer.run_dir}[/] (seed {trainer.seed}, device {trainer.device})")
-    result = trainer.run()
-    _summary(result, as_json)
+        trainer.console.print(f"run directory [bold]{trainer.run_dir}[/] (seed {trainer.seed}, device {trainer.device})")
+    try:
+        result = trainer.run()
+    finally:
+        distributed.shutdown()  # leaves the torchrun process group; nothing to do in one process
+    if trainer.world.main:
+        _summary(result, as_json)
 
 
 def _summary(r: TrainResult, as_json: bool = False) -> None:

@@ -10,11 +10,12 @@ image to real/fake patch logits and is built by name by a loss (``adversarial``)
 
 from colorkit.hookspecs import hookimpl
 from colorkit.models.cunet import CUNet
+from colorkit.models.eccv16 import ECCV16
 from colorkit.models.patchgan import PatchGAN
 from colorkit.models.smp_unet import SmpUnet
 from colorkit.models.unet import UNet
 
-__all__ = ["CUNet", "PatchGAN", "SmpUnet", "UNet"]
+__all__ = ["CUNet", "ECCV16", "PatchGAN", "SmpUnet", "UNet"]
 
 
 @hookimpl
@@ -22,4 +23,5 @@ def colorkit_register_models(register):
     register("cunet", CUNet)
     register("unet", UNet)
     register("smp_unet", SmpUnet)
+    register("eccv16", ECCV16)
     register("patchgan", PatchGAN)
