@@ -36,6 +36,8 @@ class DataConfig(_Section):
     sample_crops: int = Field(64, ge=1, description='"sample" source only: random crops per epoch')
     on_bad_file: Literal["skip", "stop"] = Field("skip", description='"skip": leave unreadable images out and count them in the log; "stop": check every image before training and stop, listing the bad ones')
     workers: int = Field(0, ge=0, description="DataLoader worker processes (0 decodes in the main process)")
+    prefetch: int = Field(2, ge=1, description="batches each DataLoader worker loads ahead (with `workers` > 0)")
+    cache: bool = Field(True, description="keep the decoded, resized images in one memory-mapped file under the cache folder (COLORKIT_CACHE_DIR, default ~/.cache/colorkit), so later epochs and runs skip JPEG decoding")
 
 
 class ModelConfig(_Section):
@@ -51,6 +53,24 @@ class LossTerm(_Section):
     name: str = Field(description="a registered loss")
     weight: float = Field(1.0, ge=0.0, description="multiplies the loss before the terms are summed")
     args: dict[str, Any] = Field(default_factory=dict, description="options passed to the loss")
+    part_weights: dict[str, float] = Field(
+        default_factory=dict,
+        description="per-pixel weights from preprocessor channels, e.g. {lips = 3, eyes = 3}: w = 1 + sum (weight - 1) * mask; only losses that take per-pixel weights",
+    )
+
+    @model_validator(mode="after")
+    def _weights_not_negative(self) -> "LossTerm":
+        for part, w in self.part_weights.items():
+            if not w >= 0:
+                raise ValueError(f"part_weights.{part} must be >= 0, got {w}")
+        return self
+
+
+class PreprocessStep(_Section):
+    """One preprocessor (`[[preprocess]]`): its channels are fed to the model after L."""
+
+    name: str = Field(description="a registered preprocessor (`colorkit plugins` lists them)")
+    args: dict[str, Any] = Field(default_factory=dict, description="options passed to the preprocessor")
 
 
 class OptimConfig(_Section):
@@ -87,6 +107,9 @@ class TrainConfig(_Section):
     samples_every: int = Field(1, ge=1, description="write a gray | predicted | truth grid every N epochs")
     checkpoint_every: int = Field(1, ge=1, description="write the resumable checkpoint every N epochs")
     checkpoint_every_steps: Optional[int] = Field(None, ge=1, description="also write it every N optimiser steps inside an epoch, so a crash loses at most N steps")
+    amp: Literal["off", "bf16", "fp16", "auto"] = Field("auto", description='mixed precision for the network\'s forward pass: "bf16", "fp16" (CUDA only, with loss scaling), "off", or "auto" (bf16, else fp16, on CUDA; off on CPU, where bf16 helps only CPUs with native bf16: docs/performance.md)')
+    channels_last: bool | Literal["auto"] = Field("auto", description='keep the network\'s weights and activations in channels-last (NHWC) memory order; "auto": on for CUDA (1.8x faster training on an H100), off on CPU')
+    compile: bool = Field(False, description="run the network through torch.compile (opt-in: the first steps compile for a minute or more)")
 
     @model_validator(mode="after")
     def _has_budget(self) -> "TrainConfig":
@@ -119,6 +142,7 @@ class Recipe(_Section):
     seed: Optional[int] = Field(None, ge=0, description="random seed; left out, a concrete one is drawn and written back into the run's recipe.toml")
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
+    preprocess: list[PreprocessStep] = Field(default_factory=list, description="preprocessors whose channels join L as network inputs")
     loss: list[LossTerm] = Field(default_factory=lambda: [LossTerm(name="mse")], min_length=1)
     optim: OptimConfig = Field(default_factory=OptimConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
@@ -303,11 +327,42 @@ def check_names(recipe: Recipe, host, source: str) -> None:
         except RegistryError as exc:
             raise RecipeError(f"{source}: key 'loss.{i}.name': {_plugin_hint(exc, host)}") from None
         _check_args(loss.factory, term.args, {}, source, f"loss.{i}.args")
+    _check_preprocess(recipe, host, source)
     heads = {t.name: getattr(host.losses.get(t.name).factory, "out_channels", 2) for t in recipe.loss}
     special = {name: n for name, n in heads.items() if n != 2}
     if len(set(special.values())) > 1:
         raise RecipeError(f"{source}: key 'loss': losses need different network outputs {special}; keep one of them")
     _check_loggers(recipe, host, source)
+
+
+def _check_preprocess(recipe: Recipe, host, source: str) -> None:
+    """Preprocessor names and options, and ``part_weights`` against their channels and the loss."""
+    channels: list[str] = []
+    for i, step in enumerate(recipe.preprocess):
+        registry = host.preprocessors
+        try:
+            entry = registry.get(step.name)
+        except RegistryError as exc:
+            raise RecipeError(f"{source}: key 'preprocess.{i}.name': {_plugin_hint(exc, host)}") from None
+        _check_args(entry.factory, step.args, {}, source, f"preprocess.{i}.args")
+        try:  # cheap by contract: heavy models load on the first call
+            names = list(getattr(registry.build(step.name, **step.args), "channels", ()))
+        except (TypeError, ValueError) as exc:
+            raise RecipeError(f"{source}: key 'preprocess.{i}.args': {exc}") from None
+        for name in names:
+            if name in channels:
+                raise RecipeError(f"{source}: key 'preprocess.{i}': channel '{name}' is already made by an earlier preprocessor")
+        channels += names
+    for i, term in enumerate(recipe.loss):
+        if not term.part_weights:
+            continue
+        if not getattr(host.losses.get(term.name).factory, "supports_pixel_weights", False):
+            able = [n for n in host.losses.names() if getattr(host.losses.get(n).factory, "supports_pixel_weights", False)]
+            raise RecipeError(f"{source}: key 'loss.{i}.part_weights': loss '{term.name}' cannot use per-pixel weights; losses that can: {', '.join(able)}")
+        for part in term.part_weights:
+            if part not in channels:
+                have = f"the preprocessors make: {', '.join(channels)}" if channels else 'no [[preprocess]] is set (add one, e.g. name = "face_parts")'
+                raise RecipeError(f"{source}: key 'loss.{i}.part_weights.{part}': no preprocessor makes a channel '{part}'; {have}")
 
 
 def _check_loggers(recipe: Recipe, host, source: str) -> None:

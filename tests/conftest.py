@@ -18,3 +18,9 @@ def utkface() -> Path:
     if not (UTKFACE / "images").is_dir():
         pytest.skip(f"UTKFace not found at {UTKFACE}")
     return UTKFACE
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache_dir(tmp_path_factory):
+    """Caches (decoded images, masks) go to a folder of this test session, never the user's."""
+    os.environ["COLORKIT_CACHE_DIR"] = str(tmp_path_factory.mktemp("colorkit-cache"))

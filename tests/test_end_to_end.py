@@ -117,7 +117,7 @@ def test_plugins_command_lists_builtins_and_versions():
     assert result.exit_code == 0
     data = json.loads(result.output)
     names = {p["name"]: p for p in data["plugins"]}
-    assert names["colorkit.models"]["registered"]["models"] == ["cunet", "unet", "smp_unet", "patchgan"]
+    assert names["colorkit.models"]["registered"]["models"] == ["cunet", "unet", "smp_unet", "eccv16", "patchgan"]
     assert data["registries"]["losses"]["mse"]["plugin"] == "colorkit.losses"
     table = cli("plugins")
     assert table.exit_code == 0 and "cunet" in table.output and "built-in" in table.output

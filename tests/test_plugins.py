@@ -55,7 +55,7 @@ def test_unknown_name_lists_valid_ones_and_suggests(builtin_host):
     with pytest.raises(RegistryError) as exc:
         builtin_host.models.get("cunett")
     msg = str(exc.value)
-    assert "unknown model 'cunett'" in msg and "cunet, patchgan, smp_unet, unet" in msg and "Did you mean 'cunet'" in msg
+    assert "unknown model 'cunett'" in msg and "cunet, eccv16, patchgan, smp_unet, unet" in msg and "Did you mean 'cunet'" in msg
 
 
 def test_non_callable_and_raising_hooks_are_reported_by_name():

@@ -16,31 +16,60 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset, Sampler
 
+from colorkit.data.cache import DecodedCache
 from colorkit.data.images import find_images, open_image, read_split, resize_rgb
 from colorkit.data.sample import VALIDATION, sample_photos
 from colorkit.errors import ColorkitError, ImageError
 
 
-class ImageFiles(Dataset):
-    """Image files resized to ``size x size``; items are ``{"rgb": uint8 (3, S, S), "index": i}``."""
+def with_channels(item: dict, rgb: np.ndarray, preprocess, source: Path | None = None) -> dict:
+    """Add ``extra``, the preprocessor channels (float32 ``(C, S, S)``), when the dataset has any.
 
-    def __init__(self, files: list[Path], size: int):
+    ``preprocess`` is a :class:`colorkit.preprocess.Preprocessors` (set by the trainer as the
+    datasets' ``preprocess`` attribute); ``source``, the image file, lets it cache the channels.
+    """
+    if preprocess is not None:
+        item["extra"] = torch.from_numpy(preprocess(rgb, source))
+    return item
+
+
+class ImageFiles(Dataset):
+    """Image files resized to ``size x size``; items are ``{"rgb": uint8 (3, S, S), "index": i}``.
+
+    With ``cache`` the decoded images are kept in a :class:`colorkit.data.cache.DecodedCache`, so
+    later epochs (and later runs on the same files) do not decode them again.
+    """
+
+    preprocess = None
+    """A :class:`colorkit.preprocess.Preprocessors` whose channels each item carries as ``extra``."""
+
+    def __init__(self, files: list[Path], size: int, cache: bool = False):
         self.files = list(files)
         self.size = size
+        self.cache = DecodedCache(self.files, size) if cache and self.files else None
 
     def __len__(self) -> int:
         return len(self.files)
 
     def __getitem__(self, i: int) -> dict:
-        try:
-            rgb = resize_rgb(open_image(self.files[i], draft_size=self.size), self.size)
-        except ImageError as exc:
-            return {"error": str(exc), "index": i}
-        return {"rgb": torch.from_numpy(rgb.copy()).permute(2, 0, 1), "index": i}
+        rgb = self.cache.get(i) if self.cache is not None else None
+        if rgb is None:
+            try:
+                rgb = np.array(resize_rgb(open_image(self.files[i], draft_size=self.size), self.size))
+            except ImageError as exc:
+                if self.cache is not None:
+                    self.cache.put(i, None)
+                return {"error": str(exc), "index": i}
+            if self.cache is not None:
+                self.cache.put(i, rgb)
+        return with_channels({"rgb": torch.from_numpy(rgb).permute(2, 0, 1), "index": i}, rgb, self.preprocess, self.files[i])
 
 
 class SampleCrops(Dataset):
     """Random square crops of the embedded sample photos, drawn afresh each epoch from the seed."""
+
+    preprocess = None
+    """As :attr:`ImageFiles.preprocess` (crops are new each epoch, so never cached)."""
 
     def __init__(self, photos: list[Path], size: int, count: int, seed: int):
         self.images = [open_image(p) for p in photos]
@@ -59,14 +88,16 @@ class SampleCrops(Dataset):
         side = int(min(w, h) * rng.uniform(0.4, 1.0))
         x, y = rng.randint(0, w - side), rng.randint(0, h - side)
         crop = img.crop((x, y, x + side, y + side)).resize((self.size, self.size), Image.Resampling.BICUBIC)
-        return {"rgb": torch.from_numpy(np.asarray(crop).copy()).permute(2, 0, 1), "index": i}
+        rgb = np.asarray(crop).copy()
+        return with_channels({"rgb": torch.from_numpy(rgb).permute(2, 0, 1), "index": i}, rgb, self.preprocess)
 
 
 def collate(items: list[dict]) -> dict:
-    """Stack the decoded images; keep the errors of the others as messages."""
+    """Stack the decoded images (and their preprocessor channels); keep the errors of the others as messages."""
     good = [it for it in items if "rgb" in it]
     return {
         "rgb": torch.stack([it["rgb"] for it in good]) if good else None,
+        "extra": torch.stack([it["extra"] for it in good]) if good and "extra" in good[0] else None,
         "index": torch.tensor([it["index"] for it in good], dtype=torch.long),
         "errors": [it["error"] for it in items if "error" in it],
     }
@@ -145,7 +176,8 @@ def build_datasets(data, seed: int) -> DataSplit:
                 '(on_bad_file = "stop"; set it to "skip" to train without them)'
             )
     names = [str(f.relative_to(root)) for f in val_files]
-    return DataSplit(ImageFiles(files, data.size), ImageFiles(val_files, data.size), names, missing, problems)
+    train, val = ImageFiles(files, data.size, data.cache), ImageFiles(val_files, data.size, data.cache)
+    return DataSplit(train, val, names, missing, problems)
 
 
 def check_decodable(files: list[Path]) -> list[str]:

@@ -7,6 +7,7 @@ from torch import nn
 
 from colorkit.errors import ColorkitError
 from colorkit.losses.base import Loss
+from colorkit.preprocess import part_weight_map
 from colorkit.recipe import Recipe
 
 
@@ -14,11 +15,14 @@ class LossSet(nn.Module):
     """The recipe's weighted losses. Returns the total and every named term for logging.
 
     At most one loss may ask for a special network output (class logits, say); it then decodes the
-    output to ab for the other losses and for colorizing.
+    output to ab for the other losses and for colorizing. A term with ``part_weights`` gets the
+    per-pixel weight map made from the preprocessor channels (``extra=``, named by ``channels``).
     """
 
-    def __init__(self, terms: list[tuple[str, float, Loss]], specs: list[dict]):
+    def __init__(self, terms: list[tuple[str, float, Loss]], specs: list[dict], channels: list[str] = (), part_weights: list[dict] | None = None):
         super().__init__()
+        self.channels = list(channels)
+        self.part_weights = part_weights or [{} for _ in terms]
         self.names = [name for name, _, _ in terms]
         self.weights = [weight for _, weight, _ in terms]
         self.losses = nn.ModuleList(loss for _, _, loss in terms)
@@ -71,13 +75,18 @@ class LossSet(nn.Module):
             raise RuntimeError(f"loss state does not match the recipe's losses (differs in {', '.join(diff)})")
         self.load_state_dict(state, strict=False)
 
-    def forward(self, output: torch.Tensor, target: torch.Tensor, **context) -> tuple[torch.Tensor, dict[str, float]]:
+    def forward(self, output: torch.Tensor, target: torch.Tensor, *, extra: torch.Tensor | None = None, **context) -> tuple[torch.Tensor, dict[str, float]]:
         ab = self.decode(output) if self.head is not None else output
         total = output.new_zeros(())
         logs: dict[str, float] = {}
         for i, (name, weight, loss) in enumerate(zip(self.names, self.weights, self.losses)):
             pred = output if loss.out_channels == self.out_channels else ab
-            terms = loss(pred, target, **context)
+            if self.part_weights[i]:
+                if extra is None:
+                    raise ColorkitError(f"loss.{i} ('{name}'): part_weights need the preprocessor channels (extra=)")
+                terms = loss(pred, target, pixel_weights=part_weight_map(extra.to(pred.dtype), self.channels, self.part_weights[i]), **context)
+            else:
+                terms = loss(pred, target, **context)
             label = self._label(i)
             for key, value in terms.items():
                 logs[label if key == name else f"{label}.{key}"] = float(value.detach())
@@ -86,7 +95,8 @@ class LossSet(nn.Module):
         return total, logs
 
 
-def build_losses(recipe: Recipe, host) -> LossSet:
+def build_losses(recipe: Recipe, host, channels: list[str] = ()) -> LossSet:
+    """The recipe's losses; ``channels`` names the preprocessor channels ``part_weights`` refer to."""
     terms, specs = [], []
     for i, term in enumerate(recipe.loss):
         try:
@@ -95,7 +105,7 @@ def build_losses(recipe: Recipe, host) -> LossSet:
             raise ColorkitError(f"loss.{i} ('{term.name}'): {exc}") from None
         terms.append((term.name, term.weight, loss))
         specs.append({"name": term.name, "args": term.args})
-    return LossSet(terms, specs)
+    return LossSet(terms, specs, channels, [dict(t.part_weights) for t in recipe.loss])
 
 
 def build_model(spec: dict, host) -> nn.Module:

@@ -15,10 +15,13 @@ import torch.nn.functional as F
 from PIL import Image
 
 from colorkit.data.lab import AB_SCALE, lab_to_rgb, normalize_l, rgb_to_lab
+from colorkit.engine import backends
 from colorkit.engine import checkpoint as ckpt
 from colorkit.engine.build import build_model, resolve_device
+from colorkit.engine.fast import DEFAULTS as FAST_DEFAULTS, FastOptions, prepare_for_inference
 from colorkit.errors import CheckpointError, ColorkitError
 from colorkit.plugins import get_host
+from colorkit.preprocess import Preprocessors
 
 
 def find_checkpoint(path: str | Path) -> Path:
@@ -53,19 +56,48 @@ def _to_tensor(rgb: np.ndarray, device: torch.device) -> torch.Tensor:
     return torch.from_numpy(np.array(rgb, dtype=np.uint8)).to(device).permute(2, 0, 1)[None].float() / 255.0
 
 
+JOIN_TILE_PIXELS = 1 << 19
+"""The full-resolution join works on row tiles of about this many pixels, so its float temporaries
+stay a few MB whatever the photo's size (only the uint8 input and output scale with it)."""
+
+
+def _upsample_rows(ab_w: torch.Tensor, height: int, start: int, stop: int) -> torch.Tensor:
+    """Rows ``start:stop`` of ``ab_w`` ``(1, 2, h, W)`` resized to ``height`` rows: the same numbers as
+    ``F.interpolate(mode="bilinear", align_corners=False)`` on the whole image, for a tile of it."""
+    h = ab_w.shape[-2]
+    src = ((torch.arange(start, stop, device=ab_w.device, dtype=torch.float32) + 0.5) * (h / height) - 0.5).clamp(min=0)
+    i0 = src.floor().long().clamp(max=h - 1)
+    i1 = (i0 + 1).clamp(max=h - 1)
+    lam = (src - i0).view(1, 1, -1, 1)
+    return ab_w[:, :, i0] * (1 - lam) + ab_w[:, :, i1] * lam
+
+
 class Colorizer:
     """A trained network with its decoder, ready to colour ``(H, W, 3)`` uint8 photos."""
 
-    def __init__(self, model: torch.nn.Module, decode, size: int, device: torch.device, source: str = "", trained_size: int | None = None):
-        self.model, self.decode, self.size, self.device, self.source = model.eval(), decode, size, device, source
+    def __init__(
+        self, model: torch.nn.Module | None, decode, size: int, device: torch.device, source: str = "", trained_size: int | None = None,
+        preprocess: Preprocessors | None = None, backend: backends.Backend | None = None,
+    ):
+        self.model = model.eval() if model is not None else None
+        self.decode, self.size, self.device, self.source = decode, size, device, source
         self.trained_size = trained_size or size
         """The resolution the network was trained at; ``size`` may differ (``colorize --size``)."""
+        self.preprocess = preprocess
+        """The checkpoint's preprocessors, whose channels follow L in the network input (or None)."""
+        self.backend = backend or backends.TorchBackend(self.model, decode)
+        """Runs ``decode(model(x))``: eager torch, or an ONNX Runtime session (``model`` is then None)."""
 
     @classmethod
-    def load(cls, path: str | Path, *, device: str = "auto", host=None, size: int | None = None) -> "Colorizer":
-        """Load a checkpoint; ``size`` runs the network at another resolution than it was trained at
-        (larger: more detail, more time), checked against the model's input stride."""
+    def load(cls, path: str | Path, *, device: str = "auto", host=None, size: int | None = None, backend: str = "torch",
+             fast: FastOptions | None = FAST_DEFAULTS) -> "Colorizer":
+        """Load a checkpoint (or a ``.onnx`` file from ``colorkit export``); ``size`` runs the network at
+        another resolution than it was trained at (larger: more detail, more time), checked against the
+        model's input stride. ``backend``: "torch", "onnxruntime" (a checkpoint is exported once to
+        the cache) or "auto" (see :mod:`colorkit.engine.backends`); a ``.onnx`` file runs with onnxruntime."""
         host = host or get_host()
+        if Path(path).suffix.lower() == ".onnx":
+            return cls._load_onnx(Path(path), device=device, size=size, host=host)
         file = find_checkpoint(path)
         tensors, meta = ckpt.read_checkpoint(file)
         try:
@@ -79,13 +111,30 @@ class Colorizer:
         decode = host.losses.build(decoder["name"], **decoder["args"]).to(dev).decode if decoder else (lambda out: out)
         if size is not None:
             size = check_network_size(spec, host, size)
-        return cls(model.to(dev), decode, size or trained, dev, str(file), trained_size=trained)
+        if fast is not None:  # inference fast paths (engine/fast.py; None: the model exactly as trained)
+            model = prepare_for_inference(model.to(dev), torch.zeros(1, spec["in_channels"], size or trained, size or trained, device=dev), fast)
+        preprocess = _preprocessors(meta, host, file)
+        colorizer = cls(model.to(dev), decode, size or trained, dev, str(file), trained_size=trained, preprocess=preprocess)
+        if backends.choose(backend, dev) == "onnxruntime":
+            from colorkit.data.cache import cache_root
+            from colorkit.engine.export import cached_onnx
 
-    @torch.inference_mode()
-    def predict_ab(self, rgb_small: torch.Tensor) -> torch.Tensor:
-        """ab in LAB units for a batch of ``(B, 3, size, size)`` RGB in [0, 1]."""
-        L = normalize_l(rgb_to_lab(rgb_small)[:, :1])
-        return self.decode(self.model(L)) * AB_SCALE
+            colorizer.backend = backends.OnnxBackend(cached_onnx(file, colorizer, meta, cache_root()), dev)
+        return colorizer
+
+    @classmethod
+    def _load_onnx(cls, path: Path, *, device: str, size: int | None, host) -> "Colorizer":
+        """A ``.onnx`` model always runs with onnxruntime, whatever ``backend`` says."""
+        if not path.is_file():
+            raise CheckpointError(f"{path}: no such ONNX model")
+        dev = resolve_device(device)
+        session = backends.OnnxBackend(path, dev)
+        meta = session.colorkit_meta()
+        exported = int(meta["size"])
+        if size is not None and size != exported:
+            raise ColorkitError(f"--size {size}: {path} was exported at {exported}; export again with `colorkit export ... --size {size}`")
+        return cls(None, None, exported, dev, str(path), trained_size=int(meta.get("trained_size", exported)),
+                   preprocess=_preprocessors(meta, host, path), backend=session)
 
     def network_input(self, rgb: np.ndarray) -> np.ndarray:
         """The photo as the network sees it: resized to ``size x size`` (bicubic), like in training."""
@@ -96,9 +145,25 @@ class Colorizer:
         """Colour one ``(H, W, 3)`` uint8 RGB photo; returns the same shape."""
         return self.colorize_many([rgb])[0]
 
+    def network_inputs(self, rgbs: list[np.ndarray]) -> torch.Tensor:
+        """The network input ``(B, C, size, size)`` for photos of any sizes: normalised L, then the
+        preprocessor channels computed on each photo's gray at the network size (as in training)."""
+        small = [self.network_input(r) for r in rgbs]
+        L = normalize_l(rgb_to_lab(torch.cat([_to_tensor(r, self.device) for r in small]))[:, :1])
+        if self.preprocess is None:
+            return L
+        extra = torch.from_numpy(np.stack([self.preprocess(np.asarray(r, dtype=np.uint8)) for r in small])).to(L)
+        return torch.cat([L, extra], 1)
+
+    @torch.inference_mode()
+    def run(self, x: torch.Tensor) -> torch.Tensor:
+        """ab in LAB units ``(B, 2, size, size)`` for network inputs ``x`` (see :meth:`network_inputs`)."""
+        return self.backend(x) * AB_SCALE
+
+    @torch.inference_mode()
     def predict_many(self, rgbs: list[np.ndarray]) -> torch.Tensor:
         """ab in LAB units at the network's size, ``(B, 2, size, size)``, for photos of any sizes."""
-        return self.predict_ab(torch.cat([_to_tensor(self.network_input(r), self.device) for r in rgbs]))
+        return self.run(self.network_inputs(rgbs))
 
     def colorize_many(self, rgbs: list[np.ndarray]) -> list[np.ndarray]:
         """Colour several photos (any sizes) with one network batch."""
@@ -107,11 +172,26 @@ class Colorizer:
 
     @torch.inference_mode()
     def join(self, rgb: np.ndarray, ab: torch.Tensor) -> np.ndarray:
-        """The photo's own full-resolution L joined with ``ab`` upsampled to its size."""
-        full = _to_tensor(rgb, self.device)
-        L = rgb_to_lab(full)[:, :1]
+        """The photo's own full-resolution L joined with ``ab`` upsampled (bilinearly) to its size,
+        in row tiles of about :data:`JOIN_TILE_PIXELS` so no full-size float copy is ever made."""
         h, w = rgb.shape[:2]
-        if ab.shape[-2:] != (h, w):
-            ab = F.interpolate(ab, size=(h, w), mode="bilinear", align_corners=False)
-        out = lab_to_rgb(torch.cat([L, ab], 1))
-        return (out[0].permute(1, 2, 0).clamp(0, 1) * 255 + 0.5).to(torch.uint8).cpu().numpy()
+        ab = ab.to(self.device, torch.float32)
+        if ab.shape[-1] != w:  # widths first (small: network-size rows), then heights per tile
+            ab = F.interpolate(ab, size=(ab.shape[-2], w), mode="bilinear", align_corners=False)
+        out = np.empty((h, w, 3), np.uint8)
+        rows = max(1, JOIN_TILE_PIXELS // w)
+        for start in range(0, h, rows):
+            stop = min(h, start + rows)
+            L = rgb_to_lab(_to_tensor(rgb[start:stop], self.device))[:, :1]
+            tile_ab = ab[:, :, start:stop] if ab.shape[-2] == h else _upsample_rows(ab, h, start, stop)
+            tile = lab_to_rgb(torch.cat([L, tile_ab], 1))
+            out[start:stop] = (tile[0].permute(1, 2, 0).clamp(0, 1) * 255 + 0.5).to(torch.uint8).cpu().numpy()
+        return out
+
+
+def _preprocessors(meta: dict, host, source) -> Preprocessors | None:
+    """The checkpoint's preprocessors (its ``preprocess`` metadata), or None."""
+    try:
+        return Preprocessors(meta["preprocess"], host) if meta.get("preprocess") else None
+    except ColorkitError as exc:
+        raise CheckpointError(f"{source}: the model was trained with preprocessors this installation cannot build ({exc})") from None

@@ -16,7 +16,7 @@ import signal
 import sys
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,11 +31,15 @@ from colorkit.data.dataset import DataSplit, EpochSampler, build_datasets, colla
 from colorkit.data.images import printable
 from colorkit.data.lab import AB_SCALE, lab_to_rgb, rgb_to_lab, rgb_to_model_io
 from colorkit.engine import checkpoint as ckpt
+from colorkit.engine import distributed
 from colorkit.engine.build import build_losses, build_model, build_optimizer, build_scheduler, resolve_device
+from colorkit.engine.distributed import ShardBatches
+from colorkit.engine.fast import amp_dtype
 from colorkit.engine.files import append_jsonl, atomic_write_json, atomic_write_text, create_run_dir, read_jsonl
 from colorkit.errors import ColorkitError
 from colorkit.loggers import Loggers, open_loggers
 from colorkit.plugins import get_host
+from colorkit.preprocess import Preprocessors
 from colorkit.recipe import Recipe, check_names, load_recipe
 from colorkit.report.grid import save_sample_grid
 
@@ -74,6 +78,29 @@ def _loader_safety() -> dict:
     """A DataLoader's own generator, so creating an iterator never draws from the global RNG (which a
     checkpoint restores), and workers that ignore Ctrl-C."""
     return {"generator": torch.Generator(), "worker_init_fn": _worker_init}
+
+
+def _loader_speed(data, device: torch.device, reusable: bool = True) -> dict:
+    """Workers that stay up between epochs and load ``data.prefetch`` batches ahead; pinned memory on CUDA.
+
+    A dataset that changes with the epoch (``set_epoch``: the sample crops) keeps fresh workers, which
+    copy it anew each epoch."""
+    speed = {"num_workers": data.workers, "pin_memory": device.type == "cuda"}
+    if data.workers > 0:
+        speed.update(persistent_workers=reusable, prefetch_factor=data.prefetch)
+    return speed
+
+
+def _amp_dtype(mode: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype of ``train.amp`` on ``device`` (None: full float32)."""
+    if mode == "auto":
+        if device.type != "cuda":
+            return None  # on CPU on request: bf16 pays only with native bf16 (docs/performance.md)
+        mode = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    try:
+        return amp_dtype(None if mode == "off" else mode, device)
+    except ValueError as exc:
+        raise ColorkitError(f"train.amp = {mode!r}: {exc} (this run trains on {device})") from None
 
 
 def _budget_images(recipe: Recipe, n_train: int) -> int:
@@ -146,43 +173,62 @@ class Trainer:
         self.seed = recipe.seed
         torch.manual_seed(self.seed)
         random.seed(self.seed)
-        self.device = resolve_device(recipe.train.device)
+        self.world = distributed.current()
+        self.device = self.world.device if self.world.active else resolve_device(recipe.train.device)
         self.data: DataSplit = build_datasets(recipe.data, self.seed)
-        self.losses = build_losses(recipe, host).to(self.device)
+        self.preprocess = Preprocessors([s.model_dump() for s in recipe.preprocess], host) if recipe.preprocess else None
+        self.data.train.preprocess = self.data.val.preprocess = self.preprocess
+        self.losses = build_losses(recipe, host, self.preprocess.channels if self.preprocess else []).to(self.device)
         self.model_spec = {
             "name": recipe.model.name,
             "args": recipe.model.args,
-            "in_channels": 1,
+            "in_channels": 1 + (len(self.preprocess) if self.preprocess else 0),
             "out_channels": self.losses.out_channels,
         }
         self.model = build_model(self.model_spec, host).to(self.device)
+        if self.world.active and self.device.type == "cuda":
+            self.model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.model)  # statistics of the global batch
+        if recipe.train.channels_last is True or (recipe.train.channels_last == "auto" and self.device.type == "cuda"):
+            self.model = self.model.to(memory_format=torch.channels_last)
         self.opt = build_optimizer(recipe, self.model.parameters())
+        self.amp = _amp_dtype(recipe.train.amp, self.device)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp == torch.float16)
+        self.train_model = self.world.wrap(self.model)  # what the training step runs; self.model is saved
+        if recipe.train.compile:
+            self.train_model = torch.compile(self.train_model)
         n = len(self.data.train)
         self.sampler = EpochSampler(n, self.seed)
+        self.batches = ShardBatches(self.sampler, recipe.train.batch_size, self.world)
+        reusable = not hasattr(self.data.train, "set_epoch")
         self.loader = DataLoader(
-            self.data.train,
-            batch_size=recipe.train.batch_size,
-            sampler=self.sampler,
-            collate_fn=collate,
-            num_workers=recipe.data.workers,
-            persistent_workers=False,
-            pin_memory=self.device.type == "cuda",
-            **_loader_safety(),
+            self.data.train, batch_sampler=self.batches, collate_fn=collate,
+            **_loader_speed(recipe.data, self.device, reusable), **_loader_safety(),
         )
         self.val_loader = DataLoader(
-            self.data.val, batch_size=recipe.train.batch_size, collate_fn=collate, num_workers=recipe.data.workers, **_loader_safety()
+            self.data.val, batch_size=recipe.train.batch_size, collate_fn=collate,
+            **_loader_speed(recipe.data, self.device), **_loader_safety(),
         )
-        self.losses.prepare(self._ab_batches, run_dir)
+        for turn in (True, False):  # rank 0 first, so the others read what it cached in the run directory
+            if self.world.main == turn:
+                self.losses.prepare(self._ab_batches, run_dir)
+            self.world.barrier()
         self.aux_opts = self.losses.optimizers()
+        if self.world.active and self.aux_opts:
+            raise ColorkitError(
+                f"loss {', '.join(self.aux_opts)}: a loss with its own optimiser (a discriminator) is not supported under "
+                "torchrun yet; train it in one process"
+            )
         self.budget_images = _budget_images(recipe, n)
         self.sched = build_scheduler(recipe, self.opt, math.ceil(self.budget_images / recipe.train.batch_size))
         self.state = {"epoch": 0, "batch": 0, "step": 0, "images": 0, "best": None, "seconds": 0.0, "bad_files": 0, "done": None}
+        self.data_wait = 0.0  # seconds this epoch spent waiting for batches
         self.epoch_sums: dict[str, float] = {}
         self.epoch_count = 0
         self.bad_names: set[str] = set(self.data.problems)
         self.bad_names.update(f"{self.recipe.data.source}/{n}: listed in a split file but missing" for n in self.data.missing)
         self.state["bad_files"] = len(self.bad_names)
         self.loggers, self.step_logs = Loggers(), {}  # opened by run()
+        self.pending_bad: list[str] = []
         if resume:
             self._load_last()
 
@@ -199,11 +245,14 @@ class Trainer:
         return {
             "model": self.model_spec,
             "decoder": self.losses.decoder_spec,
+            "preprocess": self.preprocess.specs if self.preprocess else [],
             "size": self.recipe.data.size,
             "recipe": self.recipe.name,
         }
 
     def _save(self, name: str, training: bool) -> None:
+        if not self.world.main:  # the ranks hold the same state; rank 0 writes it
+            return
         path = self.run_dir / "checkpoints" / f"{name}.safetensors"
         try:
             if not training:
@@ -211,6 +260,7 @@ class Trainer:
                 return
             state = dict(self.state, epoch_sums=self.epoch_sums, epoch_count=self.epoch_count, bad_names=sorted(self.bad_names))
             state["scheduler"] = self.sched.state_dict() if self.sched is not None else None
+            state["scaler"] = self.scaler.state_dict()
             ckpt.save_checkpoint(path, modules=self._modules, meta=self.meta, optimizers=self._optimizers, state=state)
         except ColorkitError as exc:  # a full disk, say: the previous checkpoint is intact
             raise ColorkitError(f"{exc}; training stopped, continue later with: colorkit run --resume {self.run_dir}") from None
@@ -232,6 +282,9 @@ class Trainer:
         ckpt.restore_training(tensors, meta, self._optimizers, path)
         state = dict(meta["state"])
         sched_state = state.pop("scheduler", None)
+        scaler_state = state.pop("scaler", None)
+        if scaler_state and self.scaler.is_enabled():
+            self.scaler.load_state_dict(scaler_state)
         if self.sched is not None and sched_state is not None:
             self.sched.load_state_dict(sched_state)
         self.epoch_sums = state.pop("epoch_sums", {})
@@ -244,7 +297,7 @@ class Trainer:
     def _trim_metrics(self) -> None:
         """Drop metrics.jsonl lines the checkpoint does not know: epochs after it, and a line torn by a crash."""
         path = self.run_dir / "metrics.jsonl"
-        if not path.exists():
+        if not path.exists() or not self.world.main:
             return
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
         keep = [json.dumps(r, sort_keys=True) for r in read_jsonl(path) if r.get("epoch", 0) <= self.state["epoch"]]
@@ -264,12 +317,32 @@ class Trainer:
     def _lr(self) -> float:
         return self.opt.param_groups[0]["lr"]
 
-    def _flip(self, L: torch.Tensor, ab: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _flip(self, L: torch.Tensor, *others: torch.Tensor | None) -> tuple:
+        """Flip the same random half of the batch in ``L`` and each of ``others`` (ab, extra channels; None stays None)."""
         if not self.recipe.data.flip:
-            return L, ab
+            return (L, *others)
         g = torch.Generator().manual_seed(self.seed * 7_919 + self.state["step"])
-        mask = (torch.rand(L.shape[0], generator=g) < 0.5).to(L.device).view(-1, 1, 1, 1)
-        return torch.where(mask, L.flip(-1), L), torch.where(mask, ab.flip(-1), ab)
+        lo = self.batches.offset()  # this rank's place in the global batch, so flips match one process
+        mask = (torch.rand(lo + L.shape[0], generator=g)[lo:] < 0.5).to(L.device).view(-1, 1, 1, 1)
+        return tuple(None if t is None else torch.where(mask, t.flip(-1), t) for t in (L, *others))
+
+    def _extra(self, batch: dict) -> torch.Tensor | None:
+        """The batch's preprocessor channels on the device, or None without preprocessors."""
+        extra = batch.get("extra")
+        return None if extra is None else extra.to(self.device, non_blocking=True).float()
+
+    def _empty_batch(self) -> dict:
+        """A black image standing in for a rank's empty slice of the last global batch (its loss weight is 0)."""
+        size = self.recipe.data.size
+        batch = {"rgb": torch.zeros(1, 3, size, size, dtype=torch.uint8), "errors": []}
+        if self.preprocess:
+            batch["extra"] = torch.zeros(1, len(self.preprocess), size, size)
+        return batch
+
+    @staticmethod
+    def _inputs(L: torch.Tensor, extra: torch.Tensor | None) -> torch.Tensor:
+        """The network input: L, then the preprocessor channels (as ``Colorizer.network_inputs`` builds it)."""
+        return L if extra is None else torch.cat([L, extra.to(L.dtype)], 1)
 
     def _budget_left(self) -> bool:
         t, s = self.recipe.train, self.state
@@ -288,6 +361,12 @@ class Trainer:
 
     def _note_bad(self, errors: list[str]) -> None:
         """Report each unreadable file once (training or validation) and keep the count in the state."""
+        if self.world.active:  # every rank's, once an epoch (see _merge_bad)
+            self.pending_bad.extend(errors)
+        else:
+            self._report_bad(errors)
+
+    def _report_bad(self, errors: list[str]) -> None:
         for err in errors:
             if err not in self.bad_names:
                 self.bad_names.add(err)
@@ -296,30 +375,46 @@ class Trainer:
 
     def _train_step(self, batch: dict) -> int:
         self._note_bad(batch["errors"])
-        if batch["rgb"] is None:
+        n = 0 if batch["rgb"] is None else batch["rgb"].shape[0]
+        n_all = int(self.world.sum([n])[0])  # images in the global batch
+        if n_all == 0:
             return 0
+        if n == 0:  # this rank's slice is empty: it still joins the gradient average, with weight 0
+            batch = self._empty_batch()
         rgb = batch["rgb"].to(self.device, non_blocking=True).float() / 255.0
-        L, ab = self._flip(*rgb_to_model_io(rgb))
+        L, ab, extra = self._flip(*rgb_to_model_io(rgb), self._extra(batch))
         self.model.train()
         self.losses.train()
-        output = self.model(L)
-        total, logs = self.losses(output, ab, L=L)
+        with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):
+            output = self.train_model(self._inputs(L, extra))
+        output = output.float()
+        total, logs = self.losses(output, ab, L=L, extra=extra)
         if not torch.isfinite(total):
             raise ColorkitError(f"training diverged at step {self.state['step']}: loss is {float(total)}; lower optim.lr")
         self.opt.zero_grad(set_to_none=True)
-        total.backward()
-        self.opt.step()
+        # DDP averages gradients over ranks: weighting by this rank's share gives the global batch mean
+        self.scaler.scale(total * (n * self.world.size / n_all) if self.world.active else total).backward()
+        self.scaler.step(self.opt)
+        self.scaler.update()
         logs.update(self.losses.auxiliary_step(output, ab, L=L))
+        if self.world.active:  # the global batch's means, the same on every rank
+            sums = self.world.sum([v * n for v in logs.values()])
+            logs = {k: v / n_all for k, v in zip(logs, sums)}
         self.step_logs = logs
         if self.sched is not None and self.recipe.schedule.name == "cosine":
             self.sched.step()
-        n = rgb.shape[0]
+        n = n_all
         for k, v in logs.items():
             self.epoch_sums[k] = self.epoch_sums.get(k, 0.0) + v * n
         self.epoch_count += n
         self.state["step"] += 1
         self.state["images"] += n
         return n
+
+    def _validate_once(self) -> dict:
+        """Rank 0 validates the whole set (with the unwrapped network) and shares the result."""
+        out = self.validate() if self.world.main else None
+        return self.world.broadcast(out)
 
     @torch.no_grad()
     def validate(self) -> dict:
@@ -332,10 +427,11 @@ class Trainer:
             self._note_bad(batch["errors"])
             if batch["rgb"] is None:
                 continue
-            rgb = batch["rgb"].to(self.device).float() / 255.0
+            rgb = batch["rgb"].to(self.device, non_blocking=True).float() / 255.0
             L, ab = rgb_to_model_io(rgb)
-            output = self.model(L)
-            _, logs = self.losses(output, ab, L=L)
+            extra = self._extra(batch)
+            output = self.model(self._inputs(L, extra))
+            _, logs = self.losses(output, ab, L=L, extra=extra)
             pred_ab = self.losses.decode(output)
             lab = rgb_to_lab(rgb)
             pred_rgb = lab_to_rgb(torch.cat([lab[:, :1], pred_ab * AB_SCALE], 1))
@@ -370,11 +466,16 @@ class Trainer:
             "train_loss": train.get("total", float("nan")),
             "terms": train,
             "images_per_s": images_in_epoch / seconds if seconds > 0 else None,
+            "data_wait_s": self.data_wait,
             "seconds": s["seconds"],
             "bad_files": s["bad_files"],
         }
+        if self.world.active:
+            self._merge_bad()
+            record["bad_files"] = s["bad_files"]
         if s["epoch"] % t.val_every == 0 or not self._budget_left():
-            record.update(self.validate())
+            record.update(self._validate_once())
+            self._merge_bad()
             record["bad_files"] = s["bad_files"]  # validation may have found more
         monitor = record.get("val_total") if self.recipe.schedule.monitor == "val_loss" else record["train_loss"]
         if self.sched is not None and self.recipe.schedule.name == "plateau" and monitor is not None:
@@ -383,10 +484,18 @@ class Trainer:
         if s["best"] is None or score < s["best"]:
             s["best"] = score
             self._save("best", training=False)
-        append_jsonl(self.run_dir / "metrics.jsonl", record)
+        if self.world.main:
+            append_jsonl(self.run_dir / "metrics.jsonl", record)
         self.loggers.log_epoch(record)
-        self.epoch_sums, self.epoch_count = {}, 0
+        self.epoch_sums, self.epoch_count, self.data_wait = {}, 0, 0.0
         return record
+
+    def _merge_bad(self) -> None:
+        """Under torchrun: collect every rank's unreadable files, so rank 0 reports them all once."""
+        if not self.world.active:
+            return
+        errors, self.pending_bad = self.pending_bad, []
+        self._report_bad(sorted({e for part in self.world.gather(errors) for e in part}))
 
     def run(self) -> TrainResult:
         s, t = self.state, self.recipe.train
@@ -402,20 +511,24 @@ class Trainer:
         )
         record: dict = {}
         stopped = "budget"
-        loggers = open_loggers(self.recipe, self.run_dir, self.host, start_step=s["step"], warn=self.console.print)
+        main = self.world.main
+        loggers = open_loggers(self.recipe, self.run_dir, self.host, start_step=s["step"], warn=self.console.print) if main else Loggers()
         stop = StopSignals()
-        with _run_lock(self.run_dir), progress, loggers, stop:
+        with _run_lock(self.run_dir) if main else nullcontext(), progress, loggers, stop:
             self.loggers = loggers
             for line in sorted(self.bad_names):
                 self.console.print(f"[yellow]skipped[/] {escape(printable(line))}", highlight=False, soft_wrap=True)
             task = progress.add_task(self.recipe.name, total=self.budget_images, completed=s["images"], info="")
             try:
                 while self._budget_left() and s["done"] is None:
-                    t0 = tick = time.perf_counter()
+                    t0 = tick = fetch = time.perf_counter()
                     images0 = s["images"]
                     for batch in self._batches():
+                        self.data_wait += time.perf_counter() - fetch
                         n = self._train_step(batch)
                         s["batch"] += 1
+                        if self.world.active:  # a signal on any rank stops every rank at this step
+                            stop.signum = self.world.max(stop.signum or 0) or None
                         now = time.perf_counter()
                         s["seconds"] += now - tick
                         tick = now
@@ -426,6 +539,7 @@ class Trainer:
                             self.loggers.log_train_step(s["step"], self.step_logs, lr=self._lr(), images_per_s=rate)
                         if t.checkpoint_every_steps and n and s["step"] % t.checkpoint_every_steps == 0:
                             self._save("last", training=True)
+                        fetch = time.perf_counter()
                         if stop.signum or not self._budget_left_mid_epoch():
                             break
                     if stop.signum:
@@ -474,6 +588,8 @@ def start_run(recipe: Recipe, *, source: str = "recipe", host=None, console: Con
     host = host or get_host()
     console = console or Console(stderr=True)
     check_names(recipe, host, source)
+    world = distributed.setup(recipe.train.device)
+    distributed.check_batch(recipe.train.batch_size, world)
     if recipe.seed is None:
         recipe = recipe.model_copy(update={"seed": random.SystemRandom().randrange(2**31)})
     data_source = recipe.data.source
@@ -487,16 +603,22 @@ def start_run(recipe: Recipe, *, source: str = "recipe", host=None, console: Con
         )
         recipe = recipe.model_copy(update={"data": data})
     build_losses(recipe, host)  # option values are checked before anything is written
-    run_dir = create_run_dir(recipe.output.dir, recipe.name)
-    (run_dir / "checkpoints").mkdir()
-    (run_dir / "samples").mkdir()
+    run_dir = None
+    if world.main:  # rank 0 names and writes the run directory, then tells the others (with its seed)
+        run_dir = create_run_dir(recipe.output.dir, recipe.name)
+        (run_dir / "checkpoints").mkdir()
+        (run_dir / "samples").mkdir()
+    run_dir, recipe = world.broadcast((run_dir, recipe))
     try:
-        atomic_write_text(run_dir / "recipe.toml", recipe.to_toml(f"colorkit run --resume {run_dir}  (resolved from {source})"))
-        trainer = Trainer(recipe, run_dir, host, console)
+        if world.main:
+            atomic_write_text(run_dir / "recipe.toml", recipe.to_toml(f"colorkit run --resume {run_dir}  (resolved from {source})"))
+        trainer = Trainer(recipe, run_dir, host, console if world.main else Console(quiet=True))
     except BaseException:  # bad data or an option the factory refused: nothing was trained, leave nothing behind
-        shutil.rmtree(run_dir, ignore_errors=True)
+        if world.main:
+            shutil.rmtree(run_dir, ignore_errors=True)
         raise
-    atomic_write_json(run_dir / "env.json", environment(trainer.device, host))
+    if world.main:
+        atomic_write_json(run_dir / "env.json", dict(environment(trainer.device, host), world_size=world.size))
     return trainer
 
 
@@ -514,12 +636,17 @@ def resume_run(run_dir: str | Path, *, overrides: list[str] = (), host=None, con
     host = host or get_host()
     recipe = load_recipe(run_dir / "recipe.toml", overrides)
     check_names(recipe, host, str(run_dir / "recipe.toml"))
-    for tmp in run_dir.rglob(".*.tmp"):  # left by a crash in the middle of an atomic write
-        tmp.unlink(missing_ok=True)
-    if overrides:
-        note = f"colorkit run --resume {run_dir}  (resumed with --set {' --set '.join(overrides)})"
-        atomic_write_text(run_dir / "recipe.toml", recipe.to_toml(note))
-    return Trainer(recipe, run_dir, host, console or Console(stderr=True), resume=True)
+    world = distributed.setup(recipe.train.device)
+    distributed.check_batch(recipe.train.batch_size, world)
+    if world.main:
+        for tmp in run_dir.rglob(".*.tmp"):  # left by a crash in the middle of an atomic write
+            tmp.unlink(missing_ok=True)
+        if overrides:
+            note = f"colorkit run --resume {run_dir}  (resumed with --set {' --set '.join(overrides)})"
+            atomic_write_text(run_dir / "recipe.toml", recipe.to_toml(note))
+    world.barrier()
+    console = (console or Console(stderr=True)) if world.main else Console(quiet=True)
+    return Trainer(recipe, run_dir, host, console, resume=True)
 
 
 def read_metrics(run_dir: str | Path) -> list[dict]:
