@@ -1,5 +1,6 @@
-"""Eager torch vs onnxruntime for the network + decoder, on this machine's CPU (random weights:
-speed does not depend on them). Prints a Markdown table; asserts nothing about time.
+"""Eager torch (plain, and with the default inference fast paths that ``Colorizer.load`` applies)
+vs onnxruntime for the network + decoder, on this machine's CPU (random weights: speed does not
+depend on them). Prints a Markdown table; asserts nothing about time.
 
     flock /tmp/colorkit-bench.lock .venv/bin/python benchmarks/onnx_backends.py
 """
@@ -17,6 +18,7 @@ from colorkit.engine.backends import OnnxBackend
 from colorkit.engine.build import build_model
 from colorkit.engine.colorizer import Colorizer
 from colorkit.engine.export import export_onnx
+from colorkit.engine.fast import prepare_for_inference
 from colorkit.plugins import get_host
 
 MODELS = {
@@ -41,20 +43,24 @@ def main() -> None:
     args = parser.parse_args()
     host = get_host()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, size {args.size}")
-    print("| model | batch | torch ms/img | onnxruntime ms/img | speed-up |\n|---|---|---|---|---|")
+    print("| model | batch | torch ms/img | torch + fast paths ms/img | onnxruntime ms/img | onnxruntime vs fast torch |")
+    print("|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for name, spec in MODELS.items():
             torch.manual_seed(0)
             colorizer = Colorizer(build_model(spec, host), lambda out: out, args.size, torch.device("cpu"))
             path = export_onnx(colorizer, {"model": spec, "size": args.size}, Path(tmp) / f"{name}.onnx").path
             ort = OnnxBackend(path)
+            example = torch.zeros(1, 1, args.size, args.size)
+            fast = Colorizer(prepare_for_inference(build_model(spec, host), example), lambda out: out, args.size, torch.device("cpu"))
             for batch in args.batches:
                 x = torch.rand(batch, 1, args.size, args.size) * 2 - 1
                 once = timed(colorizer.backend, x, 1)
                 repeats = max(2, int(args.seconds / 2 / once))
                 t_torch = timed(colorizer.backend, x, repeats) / batch
+                t_fast = timed(fast.backend, x, repeats) / batch
                 t_ort = timed(ort, x, repeats) / batch
-                print(f"| {name} | {batch} | {t_torch * 1e3:.1f} | {t_ort * 1e3:.1f} | {t_torch / t_ort:.2f}x |", flush=True)
+                print(f"| {name} | {batch} | {t_torch * 1e3:.1f} | {t_fast * 1e3:.1f} | {t_ort * 1e3:.1f} | {t_fast / t_ort:.2f}x |", flush=True)
 
 
 if __name__ == "__main__":

@@ -66,7 +66,7 @@ def colorize(
     stabilize: bool = typer.Option(True, "--stabilize/--no-stabilize", help="Videos: carry colour along the motion from frame to frame; --no-stabilize colours each frame alone."),
     side_by_side: bool = typer.Option(False, "--side-by-side", help="Also write NAME_before_after.EXT: the input and the result side by side."),
     backend: str = typer.Option(
-        "torch", "--backend", help='Where the network runs: "torch", "onnxruntime" (needs colorkit[onnx]; a checkpoint is exported once to the cache) or "auto" (onnxruntime on a CPU when installed). A .onnx model always runs with onnxruntime.'
+        "auto", "--backend", help='Where the network runs: "auto" (onnxruntime on a CPU when installed, the faster one there; else torch), "torch", or "onnxruntime" (needs colorkit[onnx]; a checkpoint is exported once to the cache). A .onnx model always runs with onnxruntime.'
     ),
     workers: int = typer.Option(2, "--workers", min=1, help="Threads decoding photos and, as many again, encoding results, overlapped with the network."),
 ) -> None:
