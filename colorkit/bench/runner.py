@@ -113,6 +113,11 @@ def _fraction(flops_per_image: float, images_per_s: float, peak: dict) -> float:
     return flops_per_image * images_per_s / 1e9 / peak["gflops_per_s"]
 
 
+def _rates(ips: float, flops: float, peak: dict) -> dict:
+    """Images/s, counted FLOPs per image, achieved GFLOP/s and its share of the measured peak."""
+    return {"images_per_s": ips, "flops_per_image": flops, "gflops_per_s": flops * ips / 1e9, "peak_fraction": _fraction(flops, ips, peak)}
+
+
 def _count_batchnorms(model: nn.Module) -> int:
     return sum(isinstance(m, nn.BatchNorm2d) for m in model.modules())
 
@@ -133,16 +138,7 @@ def bench_inference(model: nn.Module, cfg: BenchConfig, in_channels: int, peak: 
                 model(x)
 
         seconds = median_seconds(step, dev, warmup=cfg.warmup, repeats=cfg.repeats)
-    ips = cfg.batch / seconds
-    return {
-        "seconds_per_batch": seconds,
-        "images_per_s": ips,
-        "flops_per_image": flops,
-        "gflops_per_s": flops * ips / 1e9,
-        "peak_fraction": _fraction(flops, ips, peak),
-        "memory_bytes": mem.bytes,
-        "folded_batchnorms": folded,
-    }
+    return {"seconds_per_batch": seconds, **_rates(cfg.batch / seconds, flops, peak), "memory_bytes": mem.bytes, "folded_batchnorms": folded}
 
 
 def bench_training(model: nn.Module, cfg: BenchConfig, in_channels: int, peak: dict) -> dict:
@@ -176,15 +172,11 @@ def bench_training(model: nn.Module, cfg: BenchConfig, in_channels: int, peak: d
                 waits.append(t1 - t0)
                 totals.append(time.perf_counter() - t0)
     seconds = statistics.median(totals)
-    ips = cfg.batch / seconds
     if not torch.isfinite(loss):
         raise ColorkitError(f"training diverged while benchmarking (loss {float(loss)})")
     return {
         "seconds_per_step": seconds,
-        "images_per_s": ips,
-        "flops_per_image": flops,
-        "gflops_per_s": flops * ips / 1e9,
-        "peak_fraction": _fraction(flops, ips, peak),
+        **_rates(cfg.batch / seconds, flops, peak),
         "data_wait_share": sum(waits) / sum(totals),
         "memory_bytes": mem.bytes,
         "loss": loss.item(),
