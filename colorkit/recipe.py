@@ -17,6 +17,7 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from colorkit.errors import ColorkitError, RecipeError, RegistryError
+from colorkit.preprocess.base import install_hint
 
 
 class _Section(BaseModel):
@@ -343,7 +344,7 @@ def _check_preprocess(recipe: Recipe, host, source: str) -> None:
         try:
             entry = registry.get(step.name)
         except RegistryError as exc:
-            raise RecipeError(f"{source}: key 'preprocess.{i}.name': {_plugin_hint(exc, host)}") from None
+            raise RecipeError(f"{source}: key 'preprocess.{i}.name': {_plugin_hint(exc, host)}{install_hint(step.name)}") from None
         _check_args(entry.factory, step.args, {}, source, f"preprocess.{i}.args")
         try:  # cheap by contract: heavy models load on the first call
             names = list(getattr(registry.build(step.name, **step.args), "channels", ()))

@@ -107,6 +107,15 @@ def test_bad_output_and_clashing_channels_are_clear_errors():
         Preprocessors([{"name": "countin"}], host)
 
 
+def test_missing_face_parts_plugin_says_how_to_install_it(tmp_path):
+    host = create_host(entry_points=False)  # built-ins only, as where colorkit-faces is not installed
+    with pytest.raises(ColorkitError, match=r"unknown preprocessor 'face_parts'.*pip install -e plugins/colorkit-faces"):
+        Preprocessors([{"name": "face_parts"}], host)
+    recipe = write_recipe(tmp_path / "r.toml", tmp_path, tmp_path / "runs", extra='[[preprocess]]\nname = "face_parts"\n')
+    with pytest.raises(RecipeError, match=r"preprocess\.0\.name.*pip install -e plugins/colorkit-faces"):
+        check_names(load_recipe(recipe), host, str(recipe))
+
+
 def test_part_weight_map_and_weighted_losses_by_hand():
     extra = torch.zeros(1, 2, 1, 2)
     extra[0, 0, 0, 1] = 1.0  # pixel 1 is all "lips"

@@ -6,11 +6,11 @@ and caches outputs. The built-in ``face_ellipse`` needs no extra dependency; the
 """
 
 from colorkit.hookspecs import hookimpl
-from colorkit.preprocess.base import Preprocessor, gray_u8
+from colorkit.preprocess.base import Preprocessor, gray_u8, install_hint
 from colorkit.preprocess.ellipse import FaceEllipse
 from colorkit.preprocess.pipeline import Preprocessors
 
-__all__ = ["Preprocessor", "Preprocessors", "FaceEllipse", "gray_u8", "part_weight_map"]
+__all__ = ["Preprocessor", "Preprocessors", "FaceEllipse", "gray_u8", "part_weight_map", "install_hint"]
 
 
 def part_weight_map(extra, channels: list[str], weights: dict[str, float]):

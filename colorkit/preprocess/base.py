@@ -55,3 +55,14 @@ def check_output(name: str, out, shape: tuple[int, int], n_channels: int) -> np.
     if not np.isfinite(arr).all() or arr.min(initial=0.0) < 0.0 or arr.max(initial=0.0) > 1.0:
         raise ColorkitError(f"preprocessor '{name}' returned values outside [0, 1]")
     return arr
+
+
+PLUGIN_PACKAGES = {
+    "face_parts": "pip install -e plugins/colorkit-faces (mediapipe 0.10.21, needs numpy<2: docs/faces.md)",
+}
+"""Preprocessors that colorkit's own plugin packages provide, and how to install them."""
+
+
+def install_hint(name: str) -> str:
+    """A sentence saying how to install ``name`` where one of colorkit's plugin packages provides it, else ""."""
+    return f" '{name}' comes from a plugin package; install it with: {PLUGIN_PACKAGES[name]}" if name in PLUGIN_PACKAGES else ""

@@ -8,7 +8,7 @@ import numpy as np
 
 from colorkit.errors import ColorkitError, RegistryError
 from colorkit.preprocess import cache
-from colorkit.preprocess.base import check_output, gray_u8
+from colorkit.preprocess.base import check_output, gray_u8, install_hint
 
 
 class Preprocessors:
@@ -25,7 +25,7 @@ class Preprocessors:
             try:
                 step = host.preprocessors.build(spec["name"], **spec["args"])
             except RegistryError as exc:
-                raise ColorkitError(f"preprocess.{i}.name: {exc}") from None
+                raise ColorkitError(f"preprocess.{i}.name: {exc}{install_hint(spec['name'])}") from None
             except (TypeError, ValueError) as exc:
                 raise ColorkitError(f"preprocess.{i} ('{spec['name']}'): {exc}") from None
             names = tuple(getattr(step, "channels", ()))
