@@ -58,19 +58,24 @@ class Loss(nn.Module):
         """Network output -> ab in [-1, 1]; regression losses predict ab directly."""
         return output
 
-    def pixel_mean(self, err: torch.Tensor, context: dict) -> torch.Tensor:
-        """Mean of a per-pixel error ``(B, C, H, W)`` or ``(B, H, W)``, weighted by ``context["pixel_weights"]``.
-
-        ``pixel_weights`` (``(B, 1, H, W)``, >= 0, from a recipe's ``part_weights``) gives
-        ``sum(w * err) / sum(w)`` with the weight shared by the channels; without it, the plain mean.
-        """
+    def pixel_weights(self, err: torch.Tensor, context: dict) -> torch.Tensor | None:
+        """``context["pixel_weights"]`` (``(B, 1, H, W)``, >= 0, from a recipe's ``part_weights``) checked
+        against the error map ``(B, C, H, W)`` or ``(B, H, W)`` and in its dtype; None without it."""
         w = context.get("pixel_weights")
+        if w is None:
+            return None
+        if w.ndim != 4 or w.shape[1] != 1 or w.shape[0] != err.shape[0] or w.shape[-2:] != err.shape[-2:]:
+            raise ValueError(f"{type(self).__name__}: pixel_weights must have shape (B, 1, H, W) matching {tuple(err.shape)}, got {tuple(w.shape)}")
+        return w.to(err.dtype)
+
+    def pixel_mean(self, err: torch.Tensor, context: dict) -> torch.Tensor:
+        """Mean of a per-pixel error ``(B, C, H, W)`` or ``(B, H, W)``: ``sum(w * err) / sum(w)`` with the
+        :meth:`pixel_weights` shared by the channels; without them, the plain mean."""
+        w = self.pixel_weights(err, context)
         if w is None:
             return err.mean()
         e = err if err.ndim == 4 else err.unsqueeze(1)
-        if w.ndim != 4 or w.shape[1] != 1 or w.shape[0] != e.shape[0] or w.shape[-2:] != e.shape[-2:]:
-            raise ValueError(f"{type(self).__name__}: pixel_weights must have shape (B, 1, H, W) matching {tuple(e.shape)}, got {tuple(w.shape)}")
-        w = w.to(e.dtype).expand_as(e)
+        w = w.expand_as(e)
         return (w * e).sum() / w.sum().clamp_min(1e-12)
 
     def lightness(self, pred: torch.Tensor, context: dict, name: str) -> torch.Tensor:

@@ -54,16 +54,11 @@ class ChromaWeightedLoss(Loss):
         chroma = torch.linalg.vector_norm(target.detach() * AB_SCALE, dim=1)
         return (1.0 + self.alpha * chroma / 100.0).clamp(max=self.max_weight)
 
-    def pixel_weights(self, w: torch.Tensor, err: torch.Tensor) -> torch.Tensor:
-        """``pixel_weights`` ``(B, 1, H, W)`` as ``(B, H, W)``, checked against the error map."""
-        if w.ndim != 4 or w.shape[1] != 1 or w.shape[0] != err.shape[0] or w.shape[-2:] != err.shape[-2:]:
-            raise ValueError(f"chroma_weighted: pixel_weights must have shape (B, 1, H, W) matching {tuple(err.shape)}, got {tuple(w.shape)}")
-        return w[:, 0].to(err.dtype)
-
     def terms(self, pred, target, **context):
         diff = pred - target
         err = (diff.abs() if self.base == "l1" else diff.square()).mean(dim=1)  # (B, H, W)
         w = self.weights(target)
-        if context.get("pixel_weights") is not None:  # part weights multiply the chroma weights
-            w = w * self.pixel_weights(context["pixel_weights"], err)
+        parts = self.pixel_weights(err, context)
+        if parts is not None:  # part weights multiply the chroma weights
+            w = w * parts[:, 0]
         return {"chroma_weighted": (w * err).sum() / w.sum().clamp_min(1e-12)}
