@@ -24,10 +24,21 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class DataSource(_Section):
+    """One image folder of several (`[[data.sources]]`), with its share of every training epoch."""
+
+    folder: str = Field(description="a folder of images, searched recursively unless `train_split` lists them")
+    train_split: Optional[str] = Field(None, description="file listing this folder's training images (names relative to `folder`)")
+    val_split: Optional[str] = Field(None, description="file listing its validation images; without it `data.val_fraction` of its training images are held out")
+    weight: float = Field(1.0, gt=0.0, description="share of each epoch drawn from this folder, relative to the other sources' weights (a small folder with a large weight is repeated, a large one with a small weight is subsampled afresh each epoch)")
+    limit: Optional[int] = Field(None, ge=1, description="use at most this many of its training images (chosen by the seed)")
+
+
 class DataConfig(_Section):
     """Where the photos come from and how they are shaped for the network."""
 
     source: str = Field("sample", description='"sample" (photos shipped with installed packages) or a folder of images, searched recursively')
+    sources: list[DataSource] = Field(default_factory=list, description="several image folders trained on at once, each with a mixing `weight` (instead of `source`, `train_split`, `val_split` and `limit`)")
     train_split: Optional[str] = Field(None, description="file listing the training images (names relative to `source`), one a line")
     val_split: Optional[str] = Field(None, description="file listing the validation images; without it `val_fraction` of the training images are held out")
     val_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="share held out for validation when there is no `val_split`, chosen by the seed")
@@ -39,6 +50,27 @@ class DataConfig(_Section):
     workers: int = Field(0, ge=0, description="DataLoader worker processes (0 decodes in the main process)")
     prefetch: int = Field(2, ge=1, description="batches each DataLoader worker loads ahead (with `workers` > 0)")
     cache: bool = Field(True, description="keep the decoded, resized images in one memory-mapped file under the cache folder (COLORKIT_CACHE_DIR, default ~/.cache/colorkit), so later epochs and runs skip JPEG decoding")
+
+    @model_validator(mode="after")
+    def _one_kind_of_source(self) -> "DataConfig":
+        single = [k for k in ("train_split", "val_split", "limit") if getattr(self, k) is not None]
+        single = (["source"] if self.source != "sample" else []) + single
+        if self.sources and single:
+            raise ValueError(f"set data.sources or {', '.join('data.' + k for k in sorted(single))}, not both")
+        return self
+
+    def resolved(self) -> "DataConfig":
+        """A copy with every folder and split file as an absolute path, so a run does not depend on the working folder."""
+
+        def absolute(section: BaseModel, keys: tuple[str, ...]) -> dict:
+            return {k: str(Path(getattr(section, k)).resolve()) for k in keys if getattr(section, k)}
+
+        if self.sources:
+            sources = [s.model_copy(update=absolute(s, ("folder", "train_split", "val_split"))) for s in self.sources]
+            return self.model_copy(update={"sources": sources})
+        if self.source == "sample":
+            return self
+        return self.model_copy(update=absolute(self, ("source", "train_split", "val_split")))
 
 
 class ModelConfig(_Section):

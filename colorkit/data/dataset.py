@@ -104,10 +104,19 @@ def collate(items: list[dict]) -> dict:
 
 
 class EpochSampler(Sampler[int]):
-    """A seeded permutation per epoch, so data order is reproducible and resumable."""
+    """A seeded permutation per epoch, so data order is reproducible and resumable.
 
-    def __init__(self, n: int, seed: int):
-        self.n, self.seed, self.epoch, self.start = n, seed, 0, 0
+    With ``mix`` (one ``(count, weight)`` per source, the sources' items stored one after another)
+    an epoch of ``n`` items draws ``round(n * weight / total weight)`` from each source: passes over
+    a seeded permutation of the source, repeated or cut short, then all shuffled together.
+    """
+
+    def __init__(self, n: int, seed: int, mix: list[tuple[int, float]] | None = None):
+        self.n, self.seed, self.mix, self.epoch, self.start = n, seed, mix, 0, 0
+        if mix:
+            total = sum(w for _, w in mix)
+            self.quota = [round(n * w / total) for _, w in mix]
+            self.quota[-1] = n - sum(self.quota[:-1])
 
     def set_epoch(self, epoch: int, start: int = 0) -> None:
         """Select the epoch's permutation; ``start`` skips the items a resumed run already saw."""
@@ -116,9 +125,20 @@ class EpochSampler(Sampler[int]):
     def __len__(self) -> int:
         return max(0, self.n - self.start)
 
+    def _order(self, g: torch.Generator) -> torch.Tensor:
+        if not self.mix:
+            return torch.randperm(self.n, generator=g)
+        parts, offset = [], 0
+        for (count, _), quota in zip(self.mix, self.quota):
+            passes = [torch.randperm(count, generator=g) for _ in range(-(-quota // count))] if count else []
+            parts.append(torch.cat(passes)[:quota] + offset if passes else torch.empty(0, dtype=torch.long))
+            offset += count
+        order = torch.cat(parts)
+        return order[torch.randperm(len(order), generator=g)]
+
     def __iter__(self):
         g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
-        return iter(torch.randperm(self.n, generator=g)[self.start :].tolist())
+        return iter(self._order(g)[self.start :].tolist())
 
 
 @dataclass
@@ -130,6 +150,9 @@ class DataSplit:
     val_names: list[str]
     missing: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    mix: list[tuple[int, float]] | None = None
+    """With several sources: each one's number of training images and mixing weight, in the order
+    their files are stored in ``train`` (see :class:`EpochSampler`)."""
 
 
 def _seeded_shuffle(files: list[Path], seed: int) -> list[Path]:
@@ -137,47 +160,83 @@ def _seeded_shuffle(files: list[Path], seed: int) -> list[Path]:
     return [files[i] for i in order]
 
 
+@dataclass
+class _Files:
+    """One folder's training and validation files, and what was left out on the way."""
+
+    train: list[Path]
+    val: list[Path]
+    missing: list[str]
+    problems: list[str]
+
+
+def _folder_files(root: Path, train_split, val_split, limit, val_fraction: float, seed: int, key: str) -> _Files:
+    if not root.is_dir():
+        raise ColorkitError(f"{key}: '{root}' is not a folder (use \"sample\" for the embedded photos)")
+    missing: list[str] = []
+    problems: list[str] = []
+    if train_split:
+        files, names = read_split(root, train_split)
+        missing += [f"{root / n}: listed in a split file but missing" for n in names]
+    else:
+        found = find_images(root)
+        files, problems = found.files, [str(p) for p in found.problems]
+    if val_split:
+        val_files, names = read_split(root, val_split)
+        missing += [f"{root / n}: listed in a split file but missing" for n in names]
+    else:
+        shuffled = _seeded_shuffle(files, seed)
+        n_val = max(1, round(len(files) * val_fraction)) if val_fraction > 0 and len(files) > 1 else 0
+        val_files, files = sorted(shuffled[:n_val]), sorted(shuffled[n_val:])
+    if limit is not None and len(files) > limit:
+        files = sorted(_seeded_shuffle(files, seed)[:limit])
+    if not files:
+        raise ColorkitError(f"{key}: no training images found in '{root}'")
+    return _Files(files, val_files, missing, problems)
+
+
 def build_datasets(data, seed: int) -> DataSplit:
     """Datasets for a recipe's ``[data]`` section (a :class:`colorkit.recipe.DataConfig`)."""
-    if data.source == "sample":
+    if data.source == "sample" and not data.sources:
         photos = sample_photos()
         train = SampleCrops(list(photos.values()), data.size, data.sample_crops, seed)
         val_files = [photos[n] for n in VALIDATION]
         return DataSplit(train, ImageFiles(val_files, data.size), [p.name for p in val_files])
 
-    root = Path(data.source)
-    if not root.is_dir():
-        raise ColorkitError(f"data.source: '{root}' is not a folder (use \"sample\" for the embedded photos)")
-    missing: list[str] = []
-    problems: list[str] = []
-    if data.train_split:
-        files, missing = read_split(root, data.train_split)
+    if data.sources:
+        parts = [
+            _folder_files(Path(s.folder), s.train_split, s.val_split, s.limit, data.val_fraction, seed, f"data.sources.{i}.folder")
+            for i, s in enumerate(data.sources)
+        ]
+        roots = [Path(s.folder) for s in data.sources]
+        mix = [(len(p.train), s.weight) for p, s in zip(parts, data.sources)]
     else:
-        found = find_images(root)
-        files, problems = found.files, [str(p) for p in found.problems]
-    if data.val_split:
-        val_files, val_missing = read_split(root, data.val_split)
-        missing += val_missing
-    else:
-        shuffled = _seeded_shuffle(files, seed)
-        n_val = max(1, round(len(files) * data.val_fraction)) if data.val_fraction > 0 and len(files) > 1 else 0
-        val_files, files = sorted(shuffled[:n_val]), sorted(shuffled[n_val:])
-    if data.limit is not None and len(files) > data.limit:
-        files = sorted(_seeded_shuffle(files, seed)[: data.limit])
-    if not files:
-        raise ColorkitError(f"data.source: no training images found in '{root}'")
+        parts = [_folder_files(Path(data.source), data.train_split, data.val_split, data.limit, data.val_fraction, seed, "data.source")]
+        roots, mix = [Path(data.source)], None
+    files = [f for p in parts for f in p.train]
+    val_files = [f for p in parts for f in p.val]
+    missing = [m for p in parts for m in p.missing]
+    problems = [m for p in parts for m in p.problems]
     if data.on_bad_file == "stop":
-        bad = [f"{root / n}: listed in a split file but missing" for n in missing] + problems
-        bad += check_decodable(files + val_files)
+        bad = missing + problems + check_decodable(files + val_files)
         if bad:
             shown = "; ".join(bad[:5]) + (f"; and {len(bad) - 5} more" if len(bad) > 5 else "")
             raise ColorkitError(
                 f"data: {len(bad)} bad image file{'s' if len(bad) > 1 else ''}, training not started: {shown} "
                 '(on_bad_file = "stop"; set it to "skip" to train without them)'
             )
-    names = [str(f.relative_to(root)) for f in val_files]
+    names = [_val_name(f, roots) for p in parts for f in p.val]
     train, val = ImageFiles(files, data.size, data.cache), ImageFiles(val_files, data.size, data.cache)
-    return DataSplit(train, val, names, missing, problems)
+    return DataSplit(train, val, names, missing, problems, mix)
+
+
+def _val_name(path: Path, roots: list[Path]) -> str:
+    """A validation file's name relative to its folder (prefixed by the folder's name with several)."""
+    for root in roots:
+        if path.is_relative_to(root):
+            rel = str(path.relative_to(root))
+            return rel if len(roots) == 1 else f"{root.name}/{rel}"
+    return str(path)
 
 
 def check_decodable(files: list[Path]) -> list[str]:

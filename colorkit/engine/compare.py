@@ -159,11 +159,7 @@ def load_compare(path: Path, *, vary: list[str], overrides: list[str], host, eva
 
 def _resolve_data(recipe: Recipe) -> Recipe:
     """Absolute data paths, so a resumed comparison finds them from anywhere."""
-    d = recipe.data
-    if d.source == "sample":
-        return recipe
-    update = {k: str(Path(getattr(d, k)).resolve()) for k in ("source", "train_split", "val_split") if getattr(d, k)}
-    return recipe.model_copy(update={"data": d.model_copy(update=update)})
+    return recipe.model_copy(update={"data": recipe.data.resolved()})
 
 
 def _eval_files(spec: CompareSpec) -> list[Path]:

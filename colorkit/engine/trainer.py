@@ -197,7 +197,7 @@ class Trainer:
         if recipe.train.compile:
             self.train_model = torch.compile(self.train_model)
         n = len(self.data.train)
-        self.sampler = EpochSampler(n, self.seed)
+        self.sampler = EpochSampler(n, self.seed, self.data.mix)
         self.batches = ShardBatches(self.sampler, recipe.train.batch_size, self.world)
         reusable = not hasattr(self.data.train, "set_epoch")
         self.loader = DataLoader(
@@ -225,7 +225,7 @@ class Trainer:
         self.epoch_sums: dict[str, float] = {}
         self.epoch_count = 0
         self.bad_names: set[str] = set(self.data.problems)
-        self.bad_names.update(f"{self.recipe.data.source}/{n}: listed in a split file but missing" for n in self.data.missing)
+        self.bad_names.update(self.data.missing)
         self.state["bad_files"] = len(self.bad_names)
         self.loggers, self.step_logs = Loggers(), {}  # opened by run()
         self.pending_bad: list[str] = []
@@ -592,16 +592,7 @@ def start_run(recipe: Recipe, *, source: str = "recipe", host=None, console: Con
     distributed.check_batch(recipe.train.batch_size, world)
     if recipe.seed is None:
         recipe = recipe.model_copy(update={"seed": random.SystemRandom().randrange(2**31)})
-    data_source = recipe.data.source
-    if data_source != "sample":
-        data = recipe.data.model_copy(
-            update={
-                "source": str(Path(data_source).resolve()),
-                "train_split": str(Path(recipe.data.train_split).resolve()) if recipe.data.train_split else None,
-                "val_split": str(Path(recipe.data.val_split).resolve()) if recipe.data.val_split else None,
-            }
-        )
-        recipe = recipe.model_copy(update={"data": data})
+    recipe = recipe.model_copy(update={"data": recipe.data.resolved()})
     build_losses(recipe, host)  # option values are checked before anything is written
     run_dir = None
     if world.main:  # rank 0 names and writes the run directory, then tells the others (with its seed)
