@@ -13,7 +13,8 @@ from colorkit import metrics as M
 from colorkit.data.lab import rgb_to_model_io
 from colorkit.engine.build import LossSet
 from colorkit.errors import WeightsUnavailableError
-from colorkit.losses.perceptual import PerceptualLoss, efficientnet_lite0, lite0_weight_file
+from colorkit.losses.perceptual import PerceptualLoss, efficientnet_lite0
+from colorkit.models.efficientnet_lite import weight_file
 from colorkit.plugins import create_host
 
 
@@ -65,7 +66,7 @@ def test_feature_network_stays_frozen_in_eval_mode_inside_a_training_loss_set(lo
 
 
 def test_package_weights_are_really_loaded(loss):
-    src = torch.load(lite0_weight_file(), map_location="cpu", weights_only=True)
+    src = torch.load(weight_file("tf_efficientnet_lite0", ""), map_location="cpu", weights_only=True)
     net = loss.net.model
     assert torch.equal(net.conv_stem.weight, src["_conv_stem.weight"])
     assert torch.equal(net.bn1.running_var, src["_bn0.running_var"])

