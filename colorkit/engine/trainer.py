@@ -103,6 +103,44 @@ def _amp_dtype(mode: str, device: torch.device) -> torch.dtype | None:
         raise ColorkitError(f"train.amp = {mode!r}: {exc} (this run trains on {device})") from None
 
 
+def _check_usable(dataset, what: str, hint: str) -> None:
+    """A ColorkitError unless some item of ``dataset`` decodes (the probe stops at the first that does)."""
+    first = None
+    for i in range(len(dataset)):
+        error = dataset[i].get("error")
+        if error is None:
+            return
+        first = first or error
+    raise ColorkitError(f"data: none of the {len(dataset)} {what} images can be read (the first: {first}); {hint}")
+
+
+def _check_data(data: DataSplit, config) -> None:
+    """Refuse, before training, data that yields no training image, or no validation image where
+    validation was asked for (a split file listing only missing files, say)."""
+    _check_usable(data.train, "training", "nothing to train on, training not started")
+    no_val = "fix or replace them, or train without validation (data.val_fraction = 0 and no data.val_split)"
+    if len(data.val):
+        _check_usable(data.val, "validation", no_val)
+    elif _val_splits(config):
+        raise ColorkitError(f"data.val_split: none of the files listed in {', '.join(_val_splits(config))} exist; {no_val}")
+
+
+def _val_splits(config) -> list[str]:
+    """The validation split files a recipe's ``[data]`` names (its own, or its sources')."""
+    return [s for s in [config.val_split, *(source.val_split for source in config.sources)] if s]
+
+
+def _non_finite(record: dict, prefix: str = "") -> list[str]:
+    """The (dotted) keys of ``record``'s numbers that are NaN or infinite."""
+    bad = []
+    for k, v in record.items():
+        if isinstance(v, dict):
+            bad += _non_finite(v, f"{prefix}{k}.")
+        elif isinstance(v, float) and not math.isfinite(v):
+            bad.append(f"{prefix}{k} = {v}")
+    return bad
+
+
 def _budget_images(recipe: Recipe, n_train: int) -> int:
     t = recipe.train
     limits = [t.epochs * n_train if t.epochs else None, t.max_images, t.max_steps * t.batch_size if t.max_steps else None]
@@ -176,6 +214,7 @@ class Trainer:
         self.world = distributed.current()
         self.device = self.world.device if self.world.active else resolve_device(recipe.train.device)
         self.data: DataSplit = build_datasets(recipe.data, self.seed)
+        _check_data(self.data, recipe.data)
         self.preprocess = Preprocessors([s.model_dump() for s in recipe.preprocess], host) if recipe.preprocess else None
         self.data.train.preprocess = self.data.val.preprocess = self.preprocess
         self.losses = build_losses(recipe, host, self.preprocess.channels if self.preprocess else []).to(self.device)
@@ -413,8 +452,13 @@ class Trainer:
 
     def _validate_once(self) -> dict:
         """Rank 0 validates the whole set (with the unwrapped network) and shares the result."""
-        out = self.validate() if self.world.main else None
-        return self.world.broadcast(out)
+        out = self.world.broadcast(self.validate() if self.world.main else None)
+        if not out and len(self.data.val):
+            raise ColorkitError(
+                f"epoch {self.state['epoch']}: none of the {len(self.data.val)} validation images could be read, so this "
+                f"epoch cannot be scored{self._resume_hint()}"
+            )
+        return out
 
     @torch.no_grad()
     def validate(self) -> dict:
@@ -448,7 +492,7 @@ class Trainer:
         if count == 0:
             return {}
         out = {k: v / count for k, v in sums.items()}
-        if first is not None and self.recipe.output.samples and self.state["epoch"] % self.recipe.train.samples_every == 0:
+        if first is not None and not _non_finite(out) and self.recipe.output.samples and self.state["epoch"] % self.recipe.train.samples_every == 0:
             k = self.recipe.output.samples
             grid = self.run_dir / "samples" / f"epoch-{self.state['epoch']:04d}.png"
             save_sample_grid(grid, first[0][:k], first[1][:k])
@@ -463,7 +507,7 @@ class Trainer:
             "step": s["step"],
             "images": s["images"],
             "lr": self._lr(),
-            "train_loss": train.get("total", float("nan")),
+            "train_loss": train["total"],
             "terms": train,
             "images_per_s": images_in_epoch / seconds if seconds > 0 else None,
             "data_wait_s": self.data_wait,
@@ -477,11 +521,17 @@ class Trainer:
             record.update(self._validate_once())
             self._merge_bad()
             record["bad_files"] = s["bad_files"]  # validation may have found more
+        bad = _non_finite(record)
+        if bad:
+            raise ColorkitError(
+                f"epoch {s['epoch']}: {', '.join(bad)}: training diverged; this epoch is neither logged nor saved as "
+                "best; lower optim.lr"
+            )
         monitor = record.get("val_total") if self.recipe.schedule.monitor == "val_loss" else record["train_loss"]
         if self.sched is not None and self.recipe.schedule.name == "plateau" and monitor is not None:
             self.sched.step(monitor)
         score = record.get("val_total", record["train_loss"])
-        if s["best"] is None or score < s["best"]:
+        if s["best"] is None or not math.isfinite(s["best"]) or score < s["best"]:  # NaN: an older run's
             s["best"] = score
             self._save("best", training=False)
         if self.world.main:
@@ -544,6 +594,8 @@ class Trainer:
                             break
                     if stop.signum:
                         self._interrupted(stop.signum)
+                    if self.epoch_count == 0:
+                        self._nothing_trained()
                     seconds = time.perf_counter() - t0
                     s["epoch"] += 1  # a budget that runs out inside an epoch ends the run there
                     s["batch"] = 0
@@ -575,6 +627,19 @@ class Trainer:
             val_loss=record.get("val_total"),
             bad_files=s["bad_files"],
         )
+
+    def _nothing_trained(self) -> None:
+        """An epoch that made no optimiser step (its images became unreadable since the start): an error."""
+        raise ColorkitError(
+            f"epoch {self.state['epoch'] + 1}: no training image could be read ({self.state['bad_files']} unreadable "
+            f"files), so nothing was trained{self._resume_hint()}"
+        )
+
+    def _resume_hint(self) -> str:
+        """How to go on after the data failed in the middle of a run (the last checkpoint is left as it was)."""
+        if not (self.run_dir / "checkpoints" / "last.safetensors").is_file():
+            return "; no checkpoint was written yet"
+        return f"; the last checkpoint is kept: once the files are readable, continue with: colorkit run --resume {self.run_dir}"
 
     def _budget_left_mid_epoch(self) -> bool:
         t, s = self.recipe.train, self.state
