@@ -17,12 +17,22 @@ from colorkit.engine.colorizer import Colorizer
 from colorkit.engine.files import atomic_write_bytes
 from colorkit.engine.pipeline import colour_files
 from colorkit.errors import ColorkitError
+from colorkit.outputs import Outputs, screen
 from colorkit.video import is_video_name
 
 
-def plan(inputs: list[Path], output: Path) -> tuple[list[tuple[Path, Path]], list[str]]:
-    """(source, destination) pairs, and the inputs that cannot be used, each with its reason."""
+def plan(inputs: list[Path], output: Path, outputs: Outputs, *, side_by_side: bool = False) -> tuple[list[tuple[Path, Path]], list[str]]:
+    """(source, destination) pairs, and the inputs that cannot be used, each with its reason.
+
+    A photo whose result or before/after image would replace an input, the model or another photo's
+    result is refused (:func:`colorkit.outputs.screen`); with a single photo and an image file ``-o``,
+    that refusal is an error."""
+
+    def targets(dst: Path) -> tuple[Path, ...]:
+        return (dst, archive.before_after_path(dst)) if side_by_side else (dst,)
+
     if len(inputs) == 1 and inputs[0].is_file() and is_image_name(output):
+        outputs.reads(inputs[0]).claim(*targets(output), owner=inputs[0])
         return [(inputs[0], output)], []
     if output.exists() and not output.is_dir():
         raise ColorkitError(f"-o {output}: exists and is not a folder (several inputs need an output folder)")
@@ -37,17 +47,8 @@ def plan(inputs: list[Path], output: Path) -> tuple[list[tuple[Path, Path]], lis
             jobs.append((item, output / item.name))
         else:
             problems.append(f"{item}: no such file or folder")
-    seen: dict[Path, Path] = {}
-    unique = []
-    for src, dst in jobs:
-        if dst.resolve() == src.resolve():
-            problems.append(f"{src}: the output would overwrite the input; choose another -o")
-        elif dst in seen:
-            problems.append(f"{src}: same output name as {seen[dst]} ({dst}); colour them into separate folders")
-        else:
-            seen[dst] = src
-            unique.append((src, dst))
-    return unique, problems
+    usable, refused = screen(jobs, outputs, targets=targets, verb="not coloured")
+    return usable, problems + refused
 
 
 @catch_errors
@@ -72,12 +73,15 @@ def colorize(
 ) -> None:
     """Colour photos: full-resolution L of each photo joined with the predicted ab."""
     set_max_pixels(max_pixels)
-    colorizer = Colorizer.load(checkpoint, device=device, size=size, backend=backend)
+    outputs = Outputs().reads_model(checkpoint)  # every target is checked before the model is loaded
     if any(is_video_name(p) for p in inputs):  # streamed through PyAV (colorkit[video]); prints its own summary
-        from colorkit.cli.colorize_video import colour_videos
+        from colorkit.cli.colorize_video import colour_videos, plan_videos
 
-        return colour_videos(colorizer, list(inputs), output, stabilize=stabilize, batch_size=batch_size)
-    jobs, failed = plan(list(inputs), output)
+        videos, failed = plan_videos(list(inputs), output, outputs)
+        colorizer = Colorizer.load(checkpoint, device=device, size=size, backend=backend)
+        return colour_videos(colorizer, videos, failed, output, stabilize=stabilize, batch_size=batch_size)
+    jobs, failed = plan(list(inputs), output, outputs, side_by_side=side_by_side)
+    colorizer = Colorizer.load(checkpoint, device=device, size=size, backend=backend)
 
     def save(src: Path, dst: Path, photo: np.ndarray, rgb: np.ndarray) -> None:
         dst.parent.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressC
 from colorkit.cli.common import err, out, report_failures
 from colorkit.data.images import printable
 from colorkit.errors import ColorkitError
+from colorkit.outputs import Outputs, screen
 from colorkit.video import is_video_name, require
 
 
@@ -21,34 +22,39 @@ def video_progress() -> Progress:
     )
 
 
-def _jobs(inputs: list[Path], output: Path) -> list[tuple[Path, Path]]:
+def plan_videos(inputs: list[Path], output: Path, outputs: Outputs) -> tuple[list[tuple[Path, Path]], list[str]]:
+    """(source, destination) pairs for ``colour_videos``, and the videos refused with their reason.
+
+    Each video's result and its ``.partial`` file are claimed (see :mod:`colorkit.outputs`); for a
+    single video with a video file ``-o``, a refusal is an error."""
+    require()
+    from colorkit.video.io import partial_path
+
     photos = [p for p in inputs if not is_video_name(p)]
     if photos:
         raise ColorkitError(f"{photos[0]}: colour videos and photos in separate commands (this one has both)")
+    outputs.reads(*inputs)
     if len(inputs) == 1 and is_video_name(output) and not output.is_dir():
-        return [(inputs[0], output)]
+        outputs.claim(output, partial_path(output), owner=inputs[0])
+        return [(inputs[0], output)], []
     if output.exists() and not output.is_dir():
         raise ColorkitError(f"-o {output}: exists and is not a folder (several inputs need an output folder)")
     if is_video_name(output):
         raise ColorkitError(f"-o {output}: several videos need an output folder, not a video file name")
-    return [(src, output / src.name) for src in inputs]
+    return screen([(src, output / src.name) for src in inputs], outputs, targets=lambda dst: (dst, partial_path(dst)), verb="not coloured")
 
 
-def colour_videos(colorizer, inputs: list[Path], output: Path, *, stabilize: bool = True, batch_size: int = 8) -> None:
-    """Colour each video into ``output`` (a file for one video, else a folder); a video that cannot be
-    read or written is listed at the end (exit status 1), the others are still coloured."""
-    require()
+def colour_videos(colorizer, jobs: list[tuple[Path, Path]], failed: list[str], output: Path, *, stabilize: bool = True,
+                  batch_size: int = 8) -> None:
+    """Colour each ``(source, destination)`` job from :func:`plan_videos`; a video that cannot be read
+    or written is listed at the end with those in ``failed`` (exit status 1), the others are still coloured."""
     from colorkit.video.io import VideoError, estimated_frames, probe
     from colorkit.video.pipeline import colorize_video
     from colorkit.video.stabilize import StabilizeParams
 
     params = StabilizeParams() if stabilize else None
-    failed: list[str] = []
     done = 0
-    for src, dst in _jobs(inputs, output):
-        if dst.resolve() == src.resolve():
-            failed.append(f"{src}: the output would overwrite the input; choose another -o")
-            continue
+    for src, dst in jobs:
         try:
             info = probe(src)
             dst.parent.mkdir(parents=True, exist_ok=True)

@@ -10,11 +10,24 @@ import typer
 from rich.progress import Progress
 
 from colorkit.cli.common import catch_errors, err, out, print_json
+from colorkit.data.images import find_images
 from colorkit.engine.compare import Comparison, load_compare
 from colorkit.engine.trainer import Interrupted
 from colorkit.errors import ColorkitError
+from colorkit.outputs import Outputs
 from colorkit.plugins import get_host
-from colorkit.report.compare import results_table, write_report
+from colorkit.report.compare import FILES, results_table, write_report
+
+
+def _claim_report(comparison: Comparison, recipe: Path | None) -> None:
+    """The report's files must not replace the recipe or a held-out photo or split (see :mod:`colorkit.outputs`)."""
+    outputs = Outputs("move that file out of the compare directory")
+    evaluate = comparison.state.get("evaluate") or {}
+    outputs.reads(*[Path(p) for p in (recipe, evaluate.get("split")) if p])
+    if evaluate.get("data") and Path(evaluate["data"]).is_dir():
+        outputs.reads(*find_images(evaluate["data"]).files)
+    for name in FILES.values():
+        outputs.claim(comparison.dir / name)
 
 
 @catch_errors
@@ -44,6 +57,7 @@ def compare(
         command = "colorkit compare " + " ".join(shlex.quote(a) for a in args)
         comparison = Comparison.create(spec, command, host, err)
         err.print(f"compare directory [bold]{comparison.dir}[/] ({len(spec.variants)} variants: {', '.join(spec.variants)})")
+    _claim_report(comparison, recipe)
     err.print(f"curves of every variant: [bold]{comparison.tensorboard}[/]", highlight=False, soft_wrap=True)
     try:
         comparison.train_all()

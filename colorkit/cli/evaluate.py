@@ -12,10 +12,11 @@ from rich.table import Table
 
 from colorkit.cli.common import EXIT_FILES_FAILED, catch_errors, err, out, print_json, problems
 from colorkit.data.images import find_images, printable, read_split, set_max_pixels
-from colorkit.engine.colorizer import Colorizer
+from colorkit.engine.colorizer import Colorizer, find_checkpoint
 from colorkit.engine.evaluate import EvalResult, evaluate as run_evaluation
 from colorkit.engine.files import atomic_write_json
 from colorkit.errors import ColorkitError
+from colorkit.outputs import Outputs
 from colorkit.plugins import get_host
 
 COLUMNS = ("psnr", "ssim", "ab_mse", "colorfulness", "colorfulness_gap")
@@ -33,6 +34,14 @@ def _table(title: str, rows: dict[str, dict[str, float]], truth: float | None, n
     if truth is not None:
         table.add_row("truth", "inf", "1.0000", "0.00", f"{truth:.2f}", "0.00")
     return table
+
+
+def results_path(json_path: Path | None, checkpoint: Path, name: str) -> Path | None:
+    """Where ``--json`` puts the results: the path given, else ``name`` in the checkpoint's run
+    directory; None for ``--json -`` (stdout)."""
+    if json_path == Path("-"):
+        return None
+    return json_path or checkpoint.parent.parent / name
 
 
 @catch_errors
@@ -55,11 +64,15 @@ def evaluate(
     set_max_pixels(max_pixels)
     if video is None and data is None:
         raise ColorkitError("give --data FOLDER (photos with known colour) or --video CLIP")
-    colorizer = Colorizer.load(checkpoint, device=device)
+    outputs = Outputs("choose another --json").reads_model(checkpoint)  # the results file is checked before any work
+    source = find_checkpoint(checkpoint)
     if video is not None:  # streamed through PyAV (colorkit[video])
         from colorkit.cli.evaluate_video import evaluate_video_command
 
-        return evaluate_video_command(colorizer, video, json_path)
+        target = results_path(json_path, source, f"evaluate-video-{video.stem}.json")
+        if target is not None:
+            outputs.reads(video).claim(target)
+        return evaluate_video_command(Colorizer.load(checkpoint, device=device), video, target)
     unsearched: list[str] = []
     if split is not None:
         files, missing = read_split(data, split)
@@ -69,20 +82,24 @@ def evaluate(
         found = find_images(data)
         files = found.files
         unsearched = [str(p) for p in found.problems]
+    outputs.reads(*files, *([split] if split else []))
     files = files[:limit] if limit else files
     if not files:
         raise ColorkitError(f"--data {data}: no photos to evaluate")
+    target = results_path(json_path, source, f"evaluate-{(split.stem if split else data.name)}.json")
+    if target is not None:
+        outputs.claim(target)
+    colorizer = Colorizer.load(checkpoint, device=device)
     host = get_host()
     metrics = {name: host.metrics.get(name).factory for name in host.metrics.names()}
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("evaluating", total=len(files))
         result = run_evaluation(colorizer, files, size=size, metrics=metrics, on_progress=lambda k: progress.advance(task, k))
     record = dict(result.to_json(), failed=unsearched + result.failed, checkpoint=colorizer.source, data=str(data), split=str(split) if split else None, size=size)
-    if json_path == Path("-"):
+    if target is None:
         print_json(record)
     else:
         _report(result)
-        target = json_path or Path(colorizer.source).parent.parent / f"evaluate-{(split.stem if split else data.name)}.json"
         atomic_write_json(target, record)
         out.print(f"results written to {escape(printable(str(target)))}", highlight=False)
     failed = unsearched + result.failed

@@ -32,7 +32,8 @@ def video_table(title: str, flicker: dict, psnr: dict | None) -> Table:
     return table
 
 
-def evaluate_video_command(colorizer, video: Path, json_path: Path | None) -> None:
+def evaluate_video_command(colorizer, video: Path, target: Path | None) -> None:
+    """Measure ``video``; write the results to ``target`` (already checked), or print them as JSON when None."""
     require()
     from colorkit.video.io import estimated_frames, probe
     from colorkit.video.pipeline import evaluate_video
@@ -49,11 +50,10 @@ def evaluate_video_command(colorizer, video: Path, json_path: Path | None) -> No
         result = evaluate_video(colorizer, video, on_frames=advance)
     record = dict(result.to_json(), checkpoint=colorizer.source, video=str(video), network_size=colorizer.size,
                   width=info.width, height=info.height, fps=float(info.fps))
-    if json_path == Path("-"):
+    if target is None:
         print_json(record)
         return
     truth = "colour original: the clip itself" if result.has_truth else "no colour original (a gray clip): flicker only"
     out.print(video_table(f"{video.name}: {result.frames} frames, {len(result.cuts)} cuts; {truth}", result.flicker, result.psnr))
-    target = json_path or Path(colorizer.source).parent.parent / f"evaluate-video-{video.stem}.json"
     atomic_write_json(target, record)
     out.print(f"results written to {target}", highlight=False)

@@ -13,6 +13,7 @@ from colorkit.data.images import printable
 from colorkit.engine.checkpoint import read_checkpoint
 from colorkit.engine.colorizer import Colorizer, find_checkpoint
 from colorkit.errors import ColorkitError
+from colorkit.outputs import Outputs
 
 FORMATS = ("onnx",)
 
@@ -29,6 +30,7 @@ def export(
         raise ColorkitError(f"--format {format!r}: expected one of {', '.join(FORMATS)}")
     from colorkit.engine.export import export_onnx
 
+    Outputs().reads_model(checkpoint).claim(output)
     file = find_checkpoint(checkpoint)
     colorizer = Colorizer.load(file, device="cpu", size=size)
     result = export_onnx(colorizer, read_checkpoint(file)[1], output)

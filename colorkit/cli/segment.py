@@ -15,24 +15,27 @@ from colorkit.cli.common import catch_errors, err, out, report_failures
 from colorkit.data.images import find_images, open_image, printable, resize_rgb
 from colorkit.engine.files import atomic_write_bytes
 from colorkit.errors import ColorkitError
+from colorkit.outputs import Outputs, screen
 from colorkit.plugins import get_host
 from colorkit.preprocess import Preprocessors, gray_u8
 from colorkit.preprocess.overlay import legend, overlay
 
 
-def _sources(inputs: list[Path]) -> tuple[list[tuple[Path, str]], list[str]]:
-    """(file, output name) pairs from files and folders, and the inputs that cannot be used."""
+def _jobs(inputs: list[Path], output: Path) -> tuple[list[tuple[Path, Path]], list[str]]:
+    """(photo, overlay file) pairs from files and folders, and the inputs that cannot be used; an
+    overlay that would replace an input or another photo's overlay is refused (see :mod:`colorkit.outputs`)."""
     jobs, problems = [], []
     for item in inputs:
         if item.is_dir():
             found = find_images(item)
             problems += [str(p) for p in found.problems]
-            jobs += [(f, str(f.relative_to(item).with_suffix(""))) for f in found.files]
+            jobs += [(f, output / f"{f.relative_to(item).with_suffix('')}.parts.png") for f in found.files]
         elif item.exists():
-            jobs.append((item, item.stem))
+            jobs.append((item, output / f"{item.stem}.parts.png"))
         else:
             problems.append(f"{item}: no such file or folder")
-    return jobs, problems
+    usable, refused = screen(jobs, Outputs(), verb="not segmented")
+    return usable, problems + refused
 
 
 @catch_errors
@@ -43,19 +46,18 @@ def segment(
     size: int = typer.Option(256, "--size", min=16, help="Square size the masks are computed and drawn at (a recipe's data.size to see what training sees)."),
 ) -> None:
     """Draw a preprocessor's channels (face parts: skin, brows, eyes, lips, nose, hair, background) over each photo's gray."""
-    pre = Preprocessors([{"name": preprocessor, "args": {}}], get_host())
     if output.exists() and not output.is_dir():
         raise ColorkitError(f"-o {output}: exists and is not a folder")
-    jobs, failed = _sources(inputs)
+    jobs, failed = _jobs(inputs, output)
+    pre = Preprocessors([{"name": preprocessor, "args": {}}], get_host())
     done = 0
-    for src, name in jobs:
+    for src, dst in jobs:
         try:
             rgb = resize_rgb(open_image(src), size)
         except ColorkitError as exc:
             failed.append(str(exc))
             continue
         channels = pre(rgb)
-        dst = output / f"{name}.parts.png"
         dst.parent.mkdir(parents=True, exist_ok=True)
         buf = io.BytesIO()
         Image.fromarray(overlay(gray_u8(rgb), channels, pre.channels)).save(buf, format="PNG")
