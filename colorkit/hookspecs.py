@@ -72,5 +72,18 @@ def colorkit_register_loggers(register: Register) -> None:
     """
 
 
-KINDS = ("models", "losses", "preprocessors", "metrics", "loggers")
+@hookspec
+def colorkit_register_pretrained(register: Register) -> None:
+    """Register pretrained models: ``register("faces-scenes", card)``.
+
+    ``card`` is a :class:`colorkit.zoo.card.ModelCard` (``colorkit.zoo.read_card(path)`` reads one
+    from TOML): the architecture and options its checkpoint builds, how it was trained and measured,
+    its licence, and where its weights are (``package:MODULE/PATH`` for a file inside a package,
+    ``hf://OWNER/REPO/FILE@REVISION`` for a Hub file, ``file:///PATH``) with their sha256. Calling
+    the card returns the checked weights file, downloading it on first use. Its name is accepted
+    wherever colorkit takes a checkpoint, and by ``model.init`` in a recipe.
+    """
+
+
+KINDS = ("models", "losses", "preprocessors", "metrics", "loggers", "pretrained")
 """Registry kinds, each filled by the hook ``colorkit_register_<kind>``."""

@@ -29,6 +29,7 @@ DEFAULT_PLUGINS = (
     "colorkit.preprocess",
     "colorkit.metrics",
     "colorkit.loggers",
+    "colorkit.zoo",
 )
 """Built-in modules, registered through the same hooks as third-party plugins."""
 

@@ -1,0 +1,26 @@
+"""Pretrained models: cards, weights sources, and the models that ship with colorkit.
+
+The built-in models register through ``colorkit_register_pretrained`` like a plugin's: each has a
+card in ``cards/NAME.toml`` and its weights in ``weights/NAME.safetensors`` inside this package.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from colorkit.hookspecs import hookimpl
+from colorkit.zoo.card import ModelCard, read_card
+
+__all__ = ["DEFAULT_MODEL", "ModelCard", "read_card"]
+
+DEFAULT_MODEL = "faces-scenes"
+"""The model ``colorkit colorize`` and ``colorkit serve`` use when none is named."""
+
+CARDS = Path(__file__).parent / "cards"
+
+
+@hookimpl
+def colorkit_register_pretrained(register):
+    for path in sorted(CARDS.glob("*.toml")):
+        card = read_card(path)
+        register(card.name, card)
