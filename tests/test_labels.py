@@ -63,6 +63,19 @@ def test_parse_groups_rejects_malformed_names(name):
     assert parse_groups(name) is None
 
 
+@pytest.mark.parametrize(
+    "name,expected",
+    [("ccp__0001.jpg", "ccp"), ("humanseg__87.jpg", "humanseg"), ("/d/images/ab2__x__y.png", "ab2")],
+)
+def test_source_tags_are_a_group(name, expected):
+    assert parse_groups(name) == {"source": expected}
+
+
+@pytest.mark.parametrize("name", ["__x.jpg", "CCP__1.jpg", "ccp__", "ccp_1.jpg", "1ccp__a.jpg", "averyveryverylongtag__a.jpg"])
+def test_malformed_source_tags_are_not_groups(name):
+    assert parse_groups(name) is None
+
+
 def test_parse_groups_rejects_non_names():
     assert parse_groups(None) is None  # type: ignore[arg-type]
     assert parse_groups(25) is None  # type: ignore[arg-type]
