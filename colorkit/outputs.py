@@ -9,6 +9,7 @@ target before any work: before loading the model, before colouring anything.
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
 from pathlib import Path
@@ -33,6 +34,26 @@ def file_key(path: str | Path) -> tuple:
     except (OSError, ValueError):
         return ("path", os.path.realpath(path))
     return ("file", st.st_dev, st.st_ino)
+
+
+def input_problem(path: str | Path) -> str | None:
+    """``PATH: REASON`` when ``path`` cannot be read as an input file (a symbolic link loop, a dangling
+    link, a missing file), else None. Never raises, whatever the links."""
+    try:
+        os.stat(path)
+    except (OSError, ValueError) as exc:
+        if getattr(exc, "errno", None) == errno.ELOOP:
+            return f"{path}: cannot read: a symbolic link loop (the link leads back to itself)"
+        if os.path.islink(path):
+            try:
+                target = os.readlink(path)
+            except OSError:
+                target = "?"
+            return f"{path}: cannot read: a dangling symbolic link (its target {target} does not exist)"
+        if getattr(exc, "errno", None) == errno.ENOENT:
+            return f"{path}: no such file or folder"
+        return f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}"
+    return None
 
 
 def run_directory(model: Path) -> Path | None:
@@ -106,15 +127,16 @@ def screen(
 ) -> tuple[list[tuple[Path, Path]], list[str]]:
     """Split ``(source, destination)`` jobs into those to do and refusals (``SOURCE: REASON``).
 
-    Every source is protected first; then, in order, a job whose ``targets(destination)`` would replace
-    an input, the model or an earlier job's output is refused."""
+    Every source is protected first; then, in order, a source that cannot be read (:func:`input_problem`)
+    or whose ``targets(destination)`` would replace an input, the model or an earlier job's output is refused."""
     jobs = list(jobs)
     outputs.reads(*(src for src, _ in jobs))
     usable, refused = [], []
     for src, dst in jobs:
-        clash = outputs.refusal(*targets(dst), owner=src)
-        if clash:
-            refused.append(f"{src}: {verb}: {clash}; {outputs.remedy}")
+        bad = input_problem(src)
+        clash = None if bad else outputs.refusal(*targets(dst), owner=src)
+        if bad or clash:
+            refused.append(bad or f"{src}: {verb}: {clash}; {outputs.remedy}")
         else:
             usable.append((src, dst))
     return usable, refused

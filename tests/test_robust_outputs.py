@@ -1,4 +1,4 @@
-"""Outputs never overwrite an input, a model or each other (issue 12).
+"""Outputs never overwrite an input, a model or each other (issue 12), and links inside folders.
 
 Every refusal is checked on the files themselves: the input, the checkpoint and the other outputs are
 byte for byte as before, and a refusal of the only target comes before the model is loaded.
@@ -18,7 +18,7 @@ from colorkit.cli import create_app
 from colorkit.engine.build import build_model
 from colorkit.engine.checkpoint import save_checkpoint
 from colorkit.engine.colorizer import Colorizer
-from colorkit.outputs import OutputConflict, Outputs
+from colorkit.outputs import OutputConflict, Outputs, input_problem
 from colorkit.plugins import get_host
 
 TINY = {"name": "cunet", "args": {"width": 8, "depth": 3, "dilations": [1, 2]}, "in_channels": 1, "out_channels": 2}
@@ -253,3 +253,47 @@ def test_a_resumed_comparison_never_writes_its_report_over_a_held_out_photo(tmp_
     before = snapshot(folder)
     one_line_refusal(cli("compare", "--resume", folder), "grid.png would overwrite the input", "move that file out of the compare directory")
     assert snapshot(folder) == before
+
+
+# --- links inside folders ---------------------------------------------------------------------------
+
+
+def links_folder(root: Path) -> Path:
+    """One good photo and three links that lead nowhere: to itself, to a missing file, a loop of two."""
+    good = photo(root / "good.png")
+    (root / "self.png").symlink_to(root / "self.png")
+    (root / "gone.png").symlink_to(root / "missing.png")
+    (root / "ping.png").symlink_to(root / "pong.png")
+    (root / "pong.png").symlink_to(root / "ping.png")
+    return good
+
+
+def test_input_problem_names_loops_and_dangling_links(tmp_path):
+    good = links_folder(tmp_path)
+    assert input_problem(good) is None
+    assert input_problem(tmp_path / "self.png") == f"{tmp_path / 'self.png'}: cannot read: a symbolic link loop (the link leads back to itself)"
+    assert "a symbolic link loop" in input_problem(tmp_path / "ping.png")
+    assert input_problem(tmp_path / "gone.png") == f"{tmp_path / 'gone.png'}: cannot read: a dangling symbolic link (its target {tmp_path / 'missing.png'} does not exist)"
+    assert input_problem(tmp_path / "nothing.png") == f"{tmp_path / 'nothing.png'}: no such file or folder"
+
+
+def test_colorize_a_folder_with_link_loops_and_dangling_links(tmp_path, run_dir):
+    links_folder(tmp_path / "in")
+    (tmp_path / "in" / "folder.png").symlink_to(tmp_path / "in", target_is_directory=True)  # a link to a folder: searched once
+    result = cli("colorize", run_dir, tmp_path / "in", "-o", tmp_path / "out")
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert "coloured 1 of 6" in result.output  # good.png; the four links and the folder already searched
+    for name in ("self.png", "ping.png", "pong.png"):
+        assert f"{tmp_path / 'in' / name}: cannot read: a symbolic link loop" in result.output
+    assert f"{tmp_path / 'in' / 'gone.png'}: cannot read: a dangling symbolic link" in result.output
+    assert Image.open(tmp_path / "out" / "good.png").size == (40, 30)
+
+
+def test_links_given_directly_and_to_segment(tmp_path, run_dir):
+    root = tmp_path / "in"
+    links_folder(root)
+    result = cli("colorize", run_dir, root / "self.png", root / "gone.png", root / "good.png", "-o", tmp_path / "out")
+    assert result.exit_code == 1 and "coloured 1 of 3" in result.output and "Traceback" not in result.output, result.output
+    assert "a symbolic link loop" in result.output and "a dangling symbolic link" in result.output
+    result = cli("segment", root, "-o", tmp_path / "seg", "-p", "face_ellipse", "--size", 32)
+    assert result.exit_code == 1 and "segmented 1 of 5" in result.output and "a symbolic link loop" in result.output, result.output

@@ -17,7 +17,7 @@ from colorkit.engine.colorizer import Colorizer
 from colorkit.engine.files import atomic_write_bytes
 from colorkit.engine.pipeline import colour_files
 from colorkit.errors import ColorkitError
-from colorkit.outputs import Outputs, screen
+from colorkit.outputs import Outputs, input_problem, screen
 from colorkit.video import is_video_name
 
 
@@ -46,7 +46,7 @@ def plan(inputs: list[Path], output: Path, outputs: Outputs, *, side_by_side: bo
         elif item.exists():
             jobs.append((item, output / item.name))
         else:
-            problems.append(f"{item}: no such file or folder")
+            problems.append(input_problem(item) or f"{item}: no such file or folder")
     usable, refused = screen(jobs, outputs, targets=targets, verb="not coloured")
     return usable, problems + refused
 

@@ -15,7 +15,7 @@ from colorkit.cli.common import catch_errors, err, out, report_failures
 from colorkit.data.images import find_images, open_image, printable, resize_rgb
 from colorkit.engine.files import atomic_write_bytes
 from colorkit.errors import ColorkitError
-from colorkit.outputs import Outputs, screen
+from colorkit.outputs import Outputs, input_problem, screen
 from colorkit.plugins import get_host
 from colorkit.preprocess import Preprocessors, gray_u8
 from colorkit.preprocess.overlay import legend, overlay
@@ -33,7 +33,7 @@ def _jobs(inputs: list[Path], output: Path) -> tuple[list[tuple[Path, Path]], li
         elif item.exists():
             jobs.append((item, output / f"{item.stem}.parts.png"))
         else:
-            problems.append(f"{item}: no such file or folder")
+            problems.append(input_problem(item) or f"{item}: no such file or folder")
     usable, refused = screen(jobs, Outputs(), verb="not segmented")
     return usable, problems + refused
 
