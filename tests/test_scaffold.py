@@ -1,16 +1,22 @@
 """``colorkit plugin new``: generated packages install with pip, pass their own tests, and their recipes validate."""
 
+import ast
 import json
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+import colorkit.scaffold
 from colorkit.cli import create_app
-from colorkit.scaffold import KINDS, files_for, names_for
+from colorkit.scaffold import KINDS, files_for, names_for, render
+
+TEMPLATES = Path(colorkit.scaffold.__file__).parent / "templates"
+ROOT = Path(__file__).resolve().parents[1]
 
 runner = CliRunner()
 
@@ -36,6 +42,32 @@ def test_every_file_is_complete(kind):
     for path, text in files.items():
         if path.endswith(".py"):
             compile(text, path, "exec")
+            ast.parse(text, path)
+        elif path.endswith(".toml"):
+            tomllib.loads(text)
+
+
+def test_templates_are_valid_python_and_toml_as_they_stand():
+    """The placeholders (``__NAME__``, ``__CLS__``, ...) are identifiers, so linters and pip's byte-compiler see real files."""
+    found = {p.suffix for p in TEMPLATES.rglob("*") if p.is_file()}
+    assert {".py", ".toml", ".md"} <= found
+    for path in TEMPLATES.rglob("*.py"):
+        ast.parse(path.read_text(encoding="utf-8"), str(path))
+    for path in TEMPLATES.rglob("*.toml"):
+        tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def test_every_template_is_package_data():
+    """What pyproject.toml ships under colorkit.scaffold is every template file (a new subfolder needs a new glob)."""
+    globs = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["colorkit.scaffold"]
+    shipped = {p for pattern in globs for p in TEMPLATES.parent.glob(pattern) if p.is_file()}
+    assert shipped == {p for p in TEMPLATES.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+
+
+def test_a_placeholder_without_a_value_is_refused():
+    assert render("class __CLS__:  # __version__ stays", {"cls": "TinyNet"}) == "class TinyNet:  # __version__ stays"
+    with pytest.raises(AssertionError, match="__NAEM__"):
+        render('register("__NAEM__")', {"name": "x"})
 
 
 def test_bad_names_and_taken_names_are_one_line_errors(tmp_path):

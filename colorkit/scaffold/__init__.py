@@ -2,19 +2,23 @@
 
 The package has a ``pyproject.toml`` with its ``colorkit`` entry point, a module whose hook
 implementation registers a working example, a README, tests that use the ``colorkit.testing``
-fixtures, and a recipe that uses the plugin. Templates are plain strings in
-:mod:`colorkit.scaffold.templates`, with ``{{key}}`` placeholders.
+fixtures, and a recipe that uses the plugin.
+
+The templates are package data under ``colorkit/scaffold/templates/``: the shared files, then one
+folder per kind. Their placeholders are upper-case dunder names (``__NAME__``, ``__CLS__``,
+``__MODULE__``, ...) that are valid Python identifiers and TOML keys, so every template is a valid
+Python or TOML file as it stands and linters and tests read them like any other.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 
 from colorkit import __version__
 from colorkit.errors import ColorkitError
-from colorkit.scaffold import templates
 
 KINDS = ("loss", "model", "preprocessor")
 """What ``--kind`` accepts: the registry each kind of plugin fills."""
@@ -22,6 +26,12 @@ KINDS = ("loss", "model", "preprocessor")
 _REGISTRY = {"loss": "losses", "model": "models", "preprocessor": "preprocessors"}
 _SUFFIX = {"loss": "Loss", "model": "Net", "preprocessor": "Preprocessor"}
 _NAME = re.compile(r"^[a-z][a-z0-9]*(?:[_-][a-z0-9]+)*$")
+_PLACEHOLDER = re.compile(r"__([A-Z][A-Z0-9_]*?)__")
+_DESCRIPTION = {
+    "loss": "A colorkit plugin: the loss '__NAME__' (a chroma-weighted L1 on ab, as a starting point).",
+    "model": "A colorkit plugin: the model '__NAME__' (a small encoder-decoder, as a starting point).",
+    "preprocessor": "A colorkit plugin: the preprocessor '__NAME__' (edge strength of the lightness, as a starting point).",
+}
 
 
 @dataclass
@@ -49,14 +59,24 @@ def names_for(name: str, kind: str) -> Names:
     return Names(reg, "colorkit-" + reg.replace("_", "-"), "colorkit_" + reg, cls)
 
 
+def template(rel: str) -> str:
+    """The text of ``templates/REL`` (``rel`` uses ``/``), read through importlib.resources."""
+    path = files(__package__) / "templates"
+    for part in rel.split("/"):
+        path = path / part
+    return path.read_text(encoding="utf-8")
+
+
 def render(text: str, values: dict[str, str]) -> str:
-    """Replace every ``{{key}}``; a placeholder left over is a bug in the template."""
-    for key, value in values.items():
-        text = text.replace("{{" + key + "}}", value)
-    left = re.findall(r"\{\{\w+\}\}", text)
-    if left:
-        raise AssertionError(f"template placeholders without a value: {sorted(set(left))}")
-    return text
+    """Replace every ``__KEY__`` by ``values["key"]``; a placeholder without a value is a bug in the template."""
+
+    def value(match: re.Match) -> str:
+        key = match.group(1).lower()
+        if key not in values:
+            raise AssertionError(f"template placeholder {match.group(0)} has no value")
+        return values[key]
+
+    return _PLACEHOLDER.sub(value, text)
 
 
 def files_for(n: Names, kind: str) -> dict[str, str]:
@@ -71,17 +91,16 @@ def files_for(n: Names, kind: str) -> dict[str, str]:
         "hook": f"colorkit_register_{_REGISTRY[kind]}",
         "colorkit_version": __version__,
     }
-    values["description"] = render(templates.DESCRIPTION[kind], values)
-    parts = templates.KIND[kind]
-    files = {
-        "pyproject.toml": templates.PYPROJECT,
-        ".gitignore": templates.GITIGNORE,
-        "README.md": templates.README + parts["readme"],
-        f"{n.module}/__init__.py": parts["module"],
-        "tests/test_plugin.py": parts["tests"],
-        f"{n.name}.toml": parts["recipe"],
+    values["description"] = render(_DESCRIPTION[kind], values)
+    sources = {
+        "pyproject.toml": ["pyproject.toml"],
+        ".gitignore": ["gitignore"],
+        "README.md": ["README.md", f"{kind}/README.md"],
+        f"{n.module}/__init__.py": [f"{kind}/module.py"],
+        "tests/test_plugin.py": [f"{kind}/tests.py"],
+        f"{n.name}.toml": [f"{kind}/recipe.toml"],
     }
-    return {path: render(text, values) for path, text in files.items()}
+    return {path: render("".join(map(template, rels)), values) for path, rels in sources.items()}
 
 
 def new_plugin(name: str, kind: str, out_dir: str | Path = ".", *, host=None) -> Path:
