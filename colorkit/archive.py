@@ -15,7 +15,13 @@
   profile and the DPI are copied to the output: through Pillow for 8-bit files; 16-bit PNG is written
   here with its ``iCCP``, ``pHYs`` and ``eXIf`` chunks; 16-bit TIFF (tifffile) gets the ICC profile,
   the resolution and the EXIF tags that TIFF's first IFD holds (description, make, model, software,
-  date, artist, copyright), not the EXIF sub-IFD.
+  date, artist, copyright), not the EXIF sub-IFD. Only what describes the photo is carried: a TIFF
+  source's tags that describe how its own pixels were stored (:data:`LAYOUT_TAGS`: size, depth,
+  samples, photometric, compression, strips, palette) are dropped, since they would contradict the
+  output's own (a gray or CMYK TIFF's tags written into an RGB TIFF made it unreadable), and an ICC
+  profile is kept only when it describes RGB (a gray or CMYK profile would misdescribe the output).
+- **Read back.** :func:`reads_back` opens each written file with Pillow and decodes it (a JPEG at
+  1/8 scale) before it replaces the target: a file that does not read back at its size is not kept.
 - **Before/after.** :func:`before_after` puts the input and the result side by side.
 """
 
@@ -31,7 +37,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from colorkit.data.images import open_image
+from colorkit.data.images import _pillow_bomb_check_off, open_image
 from colorkit.errors import ImageError
 
 SIXTEEN_BIT_FORMATS = {".png", ".tif", ".tiff"}
@@ -96,6 +102,17 @@ def to_l(rgb: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------------------------------ reading
 
 
+LAYOUT_TAGS = frozenset({
+    254, 255, 256, 257, 258, 259, 262, 263, 264, 265, 266, 273, 277, 278, 279, 280, 281, 284, 288, 289, 290,
+    291, 292, 293, 317, 320, 321, 322, 323, 324, 325, 330, 332, 333, 334, 336, 338, 339, 340, 341, 347,
+    512, 513, 514, 515, 517, 518, 519, 520, 521, 529, 530, 531, 532, 34675,
+})
+"""TIFF tags about how a file stores its pixels (subfile type, width, length, bits per sample,
+compression, photometric interpretation, fill order, strip and tile offsets and counts, samples per
+pixel, planar configuration, predictor, colour map, extra samples, sample format, ink set, JPEG and
+YCbCr layout), never carried to another file; and the ICC profile (34675), carried on its own."""
+
+
 @dataclass
 class Metadata:
     """What is copied to the output: EXIF bytes (orientation reset to 1), ICC profile, DPI."""
@@ -122,10 +139,13 @@ def read_metadata(path: str | Path) -> Metadata:
         with Image.open(path) as img:
             exif = img.getexif()
             orientation = int(exif.get(0x0112, 1) or 1)
-            meta = Metadata(icc_profile=img.info.get("icc_profile") or None, orientation=orientation, mode=img.mode)
+            icc = img.info.get("icc_profile") or None
+            meta = Metadata(icc_profile=icc if _is_rgb_profile(icc) else None, orientation=orientation, mode=img.mode)
             dpi = img.info.get("dpi")
             if dpi and all(float(d) > 0 for d in dpi):
                 meta.dpi = (float(dpi[0]), float(dpi[1]))
+            for tag in LAYOUT_TAGS & set(exif):
+                del exif[tag]
             if len(exif):
                 if 0x0112 in exif:
                     exif[0x0112] = 1
@@ -136,6 +156,12 @@ def read_metadata(path: str | Path) -> Metadata:
     except Exception as exc:  # noqa: BLE001 - the pixels were readable; metadata is best effort
         raise ImageError(path, f"cannot read metadata: {exc}") from None
     return meta
+
+
+def _is_rgb_profile(icc: bytes | None) -> bool:
+    """Whether an ICC profile describes RGB data (its colour-space field): a gray or CMYK source's
+    profile would misdescribe the RGB output, so it is not carried."""
+    return bool(icc) and len(icc) >= 20 and icc[16:20] == b"RGB "
 
 
 def _is_16bit_png(img: Image.Image) -> bool:
@@ -288,6 +314,25 @@ def encode8(rgb: np.ndarray, dst: str | Path, meta: Metadata | None = None) -> b
     return buf.getvalue()
 
 
+def reads_back(size: tuple[int, int]):
+    """A ``check`` for :func:`colorkit.engine.files.atomic_write_bytes`: the written image must open
+    with Pillow at ``size`` (width, height) and decode (a JPEG at 1/8 scale, which still reads every
+    block); else ``ValueError`` with the reason, and the file is not kept."""
+
+    def check(path: Path) -> None:
+        try:
+            with _pillow_bomb_check_off(), Image.open(path) as img:
+                if img.size != tuple(size):
+                    raise ValueError(f"{img.width} x {img.height} pixels instead of {size[0]} x {size[1]}")
+                if img.format == "JPEG":
+                    img.draft(img.mode, (max(1, img.width // 8), max(1, img.height // 8)))
+                img.load()
+        except Exception as exc:  # noqa: BLE001 - whatever Pillow says, the file is not readable
+            raise ValueError(f"the written file does not read back ({str(exc) or type(exc).__name__}); it was not kept") from None
+
+    return check
+
+
 def before_after_path(dst: str | Path) -> Path:
     """``NAME_before_after.EXT`` beside ``dst``."""
     dst = Path(dst)
@@ -301,9 +346,10 @@ def before_after(before: np.ndarray, after: np.ndarray, gap: int = 8) -> np.ndar
 
 
 def outputs(src: str | Path, photo: np.ndarray, coloured: np.ndarray, dst: str | Path, colorizer=None, *,
-            side_by_side: bool = False) -> list[tuple[Path, bytes]]:
-    """The files to write for one coloured photo: ``dst`` (16-bit when the scan and format allow, with
-    the source's metadata) and, with ``side_by_side``, ``NAME_before_after.EXT``.
+            side_by_side: bool = False) -> list[tuple[Path, bytes, tuple[int, int]]]:
+    """The files to write for one coloured photo, each with its size (width, height): ``dst`` (16-bit
+    when the scan and format allow, with the source's metadata) and, with ``side_by_side``,
+    ``NAME_before_after.EXT``.
 
     ``photo`` is the decoded 8-bit input, ``coloured`` the 8-bit result; a 16-bit scan is joined again
     at full precision with the same ab (predicted once more from ``photo`` by ``colorizer``).
@@ -321,9 +367,11 @@ def outputs(src: str | Path, photo: np.ndarray, coloured: np.ndarray, dst: str |
             data = png16(rgb16, meta) if dst.suffix.lower() == ".png" else tiff16(rgb16, meta)
     if data is None:
         data = encode8(coloured, dst, meta)
-    files = [(dst, data)]
+    h, w = coloured.shape[:2]
+    files = [(dst, data, (w, h))]
     if side_by_side:
-        files.append((before_after_path(dst), encode8(before_after(photo, coloured), dst, Metadata(icc_profile=meta.icc_profile, dpi=meta.dpi))))
+        pair = before_after(photo, coloured)
+        files.append((before_after_path(dst), encode8(pair, dst, Metadata(icc_profile=meta.icc_profile, dpi=meta.dpi)), (pair.shape[1], h)))
     return files
 
 

@@ -85,13 +85,15 @@ def colorize(
 
     def save(src: Path, dst: Path, photo: np.ndarray, rgb: np.ndarray) -> None:
         dst.parent.mkdir(parents=True, exist_ok=True)
-        for path, data in archive.outputs(src, photo, rgb, dst, colorizer, side_by_side=side_by_side):
-            atomic_write_bytes(path, data)  # 16-bit where the scan and format allow; EXIF, ICC, DPI kept
+        for path, data, size in archive.outputs(src, photo, rgb, dst, colorizer, side_by_side=side_by_side):
+            atomic_write_bytes(path, data, check=archive.reads_back(size))  # 16-bit where the scan and format allow; EXIF, ICC, DPI kept
 
     done = 0
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("colorizing", total=len(jobs))
         for outcome in colour_files(colorizer, jobs, save, batch_size=batch_size, workers=workers):
+            if outcome.note:
+                err.print(f"[yellow]note:[/] {escape(printable(outcome.note))}", highlight=False, soft_wrap=True)
             if outcome.error is None:
                 done += 1
             else:

@@ -7,6 +7,7 @@ import os
 import tempfile
 from datetime import datetime
 from pathlib import Path
+from typing import Callable
 
 from colorkit.errors import ColorkitError
 
@@ -25,8 +26,11 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to a temp file beside ``path``, fsync it, then rename it over ``path``."""
+def atomic_write_bytes(path: str | Path, data: bytes, check: Callable[[Path], None] | None = None) -> None:
+    """Write ``data`` to a temp file beside ``path``, fsync it, then rename it over ``path``.
+
+    ``check`` reads the written temp file back first; if it raises, the temp file is removed, ``path``
+    is left as it was, and the exception goes on to the caller."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -35,6 +39,8 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        if check is not None:
+            check(Path(tmp))
         os.replace(tmp, path)
     except BaseException as exc:
         try:

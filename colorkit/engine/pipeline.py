@@ -36,11 +36,13 @@ are decoded small for the network and again at full size only when they are join
 
 @dataclass
 class Outcome:
-    """What became of one ``(source, destination)`` job: ``error`` is None when it was saved."""
+    """What became of one ``(source, destination)`` job: ``error`` is None when it was saved; ``note``
+    says what the user should know about a saved one (only the first frame of an animation coloured)."""
 
     src: Path
     dst: Path
     error: str | None = None
+    note: str | None = None
 
 
 @dataclass
@@ -52,22 +54,26 @@ class _Decoded:
     photo: np.ndarray | None = None
     """The full-resolution photo, or None where it is decoded again when saved (a large JPEG)."""
     error: str | None = None
+    note: str | None = None
 
 
-def _header_pixels(path: Path) -> int:
+def _header(path: Path) -> tuple[int, int]:
+    """Pixels of a JPEG (0 for other formats) and the number of frames (GIF, WebP, TIFF pages)."""
     try:
         with Image.open(path) as img:
-            return img.width * img.height if img.format == "JPEG" else 0
+            return (img.width * img.height if img.format == "JPEG" else 0), int(getattr(img, "n_frames", 1) or 1)
     except Exception:  # noqa: BLE001 - open_image reports the real problem
-        return 0
+        return 0, 1
 
 
-def network_copy(colorizer, path: Path) -> tuple[torch.Tensor, np.ndarray | None]:
+def network_copy(colorizer, path: Path, large: bool | None = None) -> tuple[torch.Tensor, np.ndarray | None]:
     """The network input for ``path`` and, unless it is a large JPEG, its full-resolution pixels.
 
     A large JPEG's input is built from a draft-mode decode (a downscaled copy), so the network's
-    cost does not depend on the photo's size."""
-    if _header_pixels(path) > KEEP_PIXELS:
+    cost does not depend on the photo's size. ``large``: whether it is one, when the caller read the header."""
+    if large is None:
+        large = _header(path)[0] > KEEP_PIXELS
+    if large:
         small = np.asarray(open_image(path, draft_size=colorizer.size))
         return colorizer.network_inputs([small]), None
     photo = np.asarray(open_image(path))
@@ -93,8 +99,10 @@ def colour_files(
 
     def decode(src: Path, dst: Path) -> _Decoded:
         try:
-            x, photo = network_copy(colorizer, src)
-            return _Decoded(src, dst, x, photo)
+            pixels, frames = _header(src)
+            x, photo = network_copy(colorizer, src, large=pixels > KEEP_PIXELS)
+            note = f"{src}: {frames} frames; only the first was coloured" if frames > 1 else None
+            return _Decoded(src, dst, x, photo, note=note)
         except ImageError as exc:
             return _Decoded(src, dst, error=str(exc))
 
@@ -110,7 +118,7 @@ def colour_files(
             save(item.src, item.dst, photo, coloured)
         except (OSError, ValueError, ColorkitError) as exc:
             return Outcome(item.src, item.dst, f"{item.src}: could not write {item.dst}: {exc}")
-        return Outcome(item.src, item.dst)
+        return Outcome(item.src, item.dst, note=item.note)
 
     with ThreadPoolExecutor(workers, thread_name_prefix="colorkit-decode") as readers, \
             ThreadPoolExecutor(workers, thread_name_prefix="colorkit-save") as writers:

@@ -132,6 +132,22 @@ def partial_path(dst: Path) -> Path:
     return dst.with_name(f".{dst.stem}.partial{dst.suffix}")
 
 
+def _check_readable(tmp: Path, dst: Path, info: VideoInfo) -> None:
+    """The finished file must open at the source's size and its first frame decode; else VideoError
+    (and ``transcode`` removes it, so a video that does not read back is never renamed into place)."""
+    import av
+
+    try:
+        with av.open(str(tmp)) as container:
+            stream = container.streams.video[0]
+            if (stream.codec_context.width, stream.codec_context.height) != (info.width, info.height):
+                raise ValueError(f"{stream.codec_context.width} x {stream.codec_context.height} instead of {info.width} x {info.height}")
+            if next(container.decode(video=0), None) is None:
+                raise ValueError("no frame decodes")
+    except (av.error.FFmpegError, IndexError, ValueError) as exc:
+        raise VideoError(dst, f"the written file does not read back ({exc}); it was not kept") from None
+
+
 @dataclass
 class TranscodeResult:
     frames: int
@@ -150,7 +166,7 @@ def transcode(
     """Write ``dst``: every frame of ``src`` through ``process`` (a batch of RGB frames in, the same
     number of same-sized RGB frames out, in order), with every audio stream copied packet by packet.
 
-    The file appears at ``dst`` only when complete (written beside it, then renamed).
+    The file appears at ``dst`` only when complete (written beside it, then renamed) and read back.
     """
     import av
 
@@ -226,6 +242,7 @@ def transcode(
         mux(vout.encode(None))
         out.close()
         out = None
+        _check_readable(tmp, dst, info)
         os.replace(tmp, dst)
     finally:
         inp.close()
