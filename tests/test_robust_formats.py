@@ -2,7 +2,6 @@
 Pillow (and tifffile for TIFF) at its size and mode; descriptive metadata kept, layout tags dropped;
 a result that does not read back is never kept; animations are said to be cut to their first frame."""
 
-import io
 from pathlib import Path
 
 import numpy as np
