@@ -24,8 +24,9 @@ from colorkit.plugins import get_host
 from colorkit.preprocess import Preprocessors
 
 
-def find_checkpoint(path: str | Path) -> Path:
-    """A checkpoint file, or the best (else last) checkpoint of a run directory."""
+def find_checkpoint(path: str | Path, host=None) -> Path:
+    """A checkpoint file, the best (else last) checkpoint of a run directory, or the checked weights
+    of a pretrained model's name (downloaded on first use; see ``colorkit models``)."""
     path = Path(path)
     if path.is_dir():
         for name in ("best", "last"):
@@ -33,9 +34,13 @@ def find_checkpoint(path: str | Path) -> Path:
             if candidate.is_file():
                 return candidate
         raise CheckpointError(f"{path}: no checkpoints/best.safetensors or last.safetensors in this folder")
-    if not path.exists():
-        raise CheckpointError(f"{path}: no such checkpoint or run directory")
-    return path
+    if path.exists():
+        return path
+    pretrained = (host or get_host()).registries["pretrained"]
+    if str(path) in pretrained:
+        return pretrained.get(str(path)).factory()
+    hint = pretrained.unknown_message(str(path)).split("; ", 1)[-1] if pretrained.names() else "no pretrained models are installed"
+    raise CheckpointError(f"{path}: no such checkpoint, run directory or pretrained model; pretrained models: {hint}")
 
 
 def check_network_size(spec: dict, host, size: int) -> int:

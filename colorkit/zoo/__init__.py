@@ -1,7 +1,7 @@
 """Pretrained models: cards, weights sources, and the models that ship with colorkit.
 
 The built-in models register through ``colorkit_register_pretrained`` like a plugin's: each has a
-card in ``cards/NAME.toml`` and its weights in ``weights/NAME.safetensors`` inside this package.
+card ``models/NAME.toml`` and its weights ``models/NAME.safetensors`` inside this package.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ __all__ = ["DEFAULT_MODEL", "ModelCard", "read_card"]
 DEFAULT_MODEL = "faces-scenes"
 """The model ``colorkit colorize`` and ``colorkit serve`` use when none is named."""
 
-CARDS = Path(__file__).parent / "cards"
+CARDS = Path(__file__).parent / "models"
 
 
 @hookimpl
