@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
-from rich.console import Console
 
-from colorkit.engine.trainer import start_run
+import colorkit
 from colorkit.errors import RecipeError
-from colorkit.recipe import load_recipe, validate_file
+from colorkit.recipe import validate_file
 from __MODULE__ import __CLS__
 
 RECIPE = Path(__file__).parents[1] / "__NAME__.toml"
@@ -44,6 +45,9 @@ def test_its_recipe_validates_and_the_stride_is_checked(colorkit_host):
 
 
 def test_trains_a_tiny_model(tiny_recipe):
-    recipe = load_recipe(tiny_recipe(model="__NAME__"), ["train.epochs=1", "log.tensorboard=false", "model.args.width=4"])
-    result = start_run(recipe, console=Console(quiet=True)).run()
-    assert result.steps > 0 and math.isfinite(result.train_loss)
+    overrides = ["train.epochs=1", "log.tensorboard=false", "model.args.width=4"]
+    run = colorkit.train(tiny_recipe(model="__NAME__"), overrides=overrides, quiet=True)
+    last = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
+    assert last["step"] > 0 and math.isfinite(last["train_loss"])
+    rgb = colorkit.colorize(run, np.full((20, 30), 128, np.uint8))  # the trained model colours a gray array
+    assert rgb.shape == (20, 30, 3) and rgb.dtype == np.uint8

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
-from rich.console import Console
 
-from colorkit.engine.trainer import start_run
+import colorkit
 from colorkit.preprocess import Preprocessors, gray_u8
-from colorkit.recipe import load_recipe, validate_file
+from colorkit.recipe import validate_file
 from __MODULE__ import __CLS__
 
 RECIPE = Path(__file__).parents[1] / "__NAME__.toml"
@@ -57,8 +57,10 @@ def test_its_recipe_validates(colorkit_host):
 
 def test_trains_a_tiny_model_with_the_channel(tiny_recipe):
     extra = '[[preprocess]]\nname = "__NAME__"\n'
-    recipe = load_recipe(tiny_recipe(extra=extra), ["train.epochs=1", "log.tensorboard=false"])
-    trainer = start_run(recipe, console=Console(quiet=True))
-    assert trainer.model_spec["in_channels"] == 2
-    result = trainer.run()
-    assert result.steps > 0 and math.isfinite(result.train_loss)
+    run = colorkit.train(tiny_recipe(extra=extra), overrides=["train.epochs=1", "log.tensorboard=false"], quiet=True)
+    colorizer = colorkit.load_colorizer(run)
+    assert colorizer.network_inputs([np.zeros((20, 30, 3), np.uint8)]).shape[1] == 2  # L, then the '__NAME__' channel
+    last = json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])
+    assert last["step"] > 0 and math.isfinite(last["train_loss"])
+    rgb = colorkit.colorize(colorizer, np.full((20, 30), 128, np.uint8))  # the trained model colours a gray array
+    assert rgb.shape == (20, 30, 3) and rgb.dtype == np.uint8
