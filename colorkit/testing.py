@@ -4,10 +4,15 @@
 - ``builtin_host``: a fresh host with the built-ins only.
 - ``tiny_image_folder``: a folder of small generated colour photos (nested, mixed formats).
 - ``tiny_recipe``: a function writing a recipe that trains a tiny net on that folder in seconds.
+
+``TINY_ARGS`` names the tiny variant of each built-in model that those recipes train, and
+``tiny_spec`` gives it as a checkpoint's model description, so tests share one copy of them.
 """
 
 from __future__ import annotations
 
+import copy
+import json
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +20,17 @@ import pytest
 from PIL import Image
 
 from colorkit.plugins import create_host
+
+TINY_ARGS: dict[str, dict] = {
+    "cunet": {"width": 8, "depth": 3, "dilations": [1, 2]},
+    "unet": {"width": 8, "depth": 2},
+}
+"""The ``[model] args`` of a tiny variant of a built-in model (a 32 px epoch of a few photos in seconds)."""
+
+
+def tiny_spec(model: str = "cunet", in_channels: int = 1, out_channels: int = 2) -> dict:
+    """The tiny ``model`` as a checkpoint describes it (``meta["model"]``), a fresh copy each call."""
+    return {"name": model, "args": copy.deepcopy(TINY_ARGS[model]), "in_channels": in_channels, "out_channels": out_channels}
 
 
 def make_images(folder: Path, count: int = 12, size: int = 48, seed: int = 0) -> list[Path]:
@@ -38,8 +54,8 @@ def make_images(folder: Path, count: int = 12, size: int = 48, seed: int = 0) ->
 
 
 def write_recipe(path: Path, data: Path, out: Path, *, model: str = "cunet", loss: str = "mse", extra: str = "") -> Path:
-    """A recipe training a tiny ``model`` on ``data`` at 32 px for two short epochs."""
-    args = {"cunet": "width = 8, depth = 3, dilations = [1, 2]", "unet": "width = 8, depth = 2"}.get(model, "")
+    """A recipe training a tiny ``model`` (its :data:`TINY_ARGS`, else its defaults) on ``data`` at 32 px for two short epochs."""
+    args = ", ".join(f"{key} = {json.dumps(value)}" for key, value in TINY_ARGS.get(model, {}).items())
     path.write_text(
         f"""# colorkit run {path.name}
 name = "tiny"

@@ -4,11 +4,11 @@ import pytest
 import torch
 
 from colorkit.plugins import create_host
+from colorkit.testing import TINY_ARGS
 
 HOST = create_host()
 SMALL = {
-    "cunet": {"width": 8, "depth": 3, "dilations": [1, 2]},
-    "unet": {"width": 8, "depth": 2},
+    **TINY_ARGS,
     "eccv16": {"width": 8},
     "patchgan": {"width": 8},
 }

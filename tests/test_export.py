@@ -20,8 +20,9 @@ from colorkit.engine.checkpoint import save_checkpoint  # noqa: E402
 from colorkit.engine.colorizer import Colorizer  # noqa: E402
 from colorkit.errors import ColorkitError  # noqa: E402
 from colorkit.plugins import get_host  # noqa: E402
+from colorkit.testing import tiny_spec  # noqa: E402
 
-TINY = {"name": "cunet", "args": {"width": 8, "depth": 3, "dilations": [1, 2]}, "in_channels": 1, "out_channels": 2}
+TINY = tiny_spec("cunet")
 TINY_CE = dict(TINY, out_channels=313)
 CE = {"name": "rebalanced_ce", "args": {"temperature": 0.38}}
 

@@ -7,6 +7,7 @@ from torch import nn
 
 from colorkit.engine.fast import FastOptions, amp_dtype, fold_batchnorm, prepare_for_inference
 from colorkit.plugins import create_host
+from colorkit.testing import TINY_ARGS, tiny_spec
 
 HOST = create_host()
 
@@ -34,8 +35,7 @@ def _count(model: nn.Module, kind=nn.BatchNorm2d) -> int:
 
 
 @pytest.mark.parametrize("name,args", [
-    ("cunet", {"width": 8, "depth": 3, "dilations": [1, 2]}),
-    ("unet", {"width": 8, "depth": 2}),
+    *TINY_ARGS.items(),
     ("smp_unet", {"encoder_depth": 3}),
 ])
 def test_folding_keeps_the_output(name, args):
@@ -90,7 +90,7 @@ def test_folding_needs_eval_mode():
 
 def test_prepare_for_inference_channels_last_keeps_the_output():
     torch.manual_seed(0)
-    model = _trained_stats(HOST.models.build("cunet", in_channels=1, out_channels=2, width=8, depth=3, dilations=[1, 2]))
+    model = _trained_stats(HOST.models.build("cunet", in_channels=1, out_channels=2, **TINY_ARGS["cunet"]))
     x = torch.randn(2, 1, 32, 32)
     with torch.no_grad():
         before = model(x)
@@ -115,7 +115,7 @@ def test_colorizer_load_folds_and_keeps_the_colours(tmp_path):
     from colorkit.engine.checkpoint import save_checkpoint
     from colorkit.engine.colorizer import Colorizer
 
-    spec = {"name": "cunet", "args": {"width": 8, "depth": 3, "dilations": [1, 2]}, "in_channels": 1, "out_channels": 2}
+    spec = tiny_spec("cunet")
     torch.manual_seed(0)
     model = _trained_stats(HOST.models.build("cunet", in_channels=1, out_channels=2, **spec["args"]))
     path = tmp_path / "tiny.safetensors"
@@ -129,7 +129,7 @@ def test_colorizer_load_folds_and_keeps_the_colours(tmp_path):
 
 def test_bf16_autocast_wrapper_returns_float32_close_to_float32():
     torch.manual_seed(0)
-    model = _trained_stats(HOST.models.build("unet", in_channels=1, out_channels=2, width=8, depth=2))
+    model = _trained_stats(HOST.models.build("unet", in_channels=1, out_channels=2, **TINY_ARGS["unet"]))
     x = torch.randn(2, 1, 32, 32)
     with torch.inference_mode():
         before = model(x)

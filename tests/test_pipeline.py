@@ -15,8 +15,9 @@ from colorkit.engine import pipeline
 from colorkit.engine.build import build_model
 from colorkit.engine.colorizer import Colorizer
 from colorkit.plugins import get_host
+from colorkit.testing import tiny_spec
 
-TINY = {"name": "cunet", "args": {"width": 8, "depth": 3, "dilations": [1, 2]}, "in_channels": 1, "out_channels": 2}
+TINY = tiny_spec("cunet")
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,7 @@ from colorkit.engine.build import build_model
 from colorkit.engine.checkpoint import save_checkpoint
 from colorkit.errors import ColorkitError, ImageError
 from colorkit.plugins import get_host
-from colorkit.testing import make_images, write_recipe
+from colorkit.testing import make_images, tiny_spec, write_recipe
 
 RNG = np.random.default_rng(0)
 PHOTO = RNG.integers(0, 256, (40, 50, 3), dtype=np.uint8)
@@ -352,7 +352,7 @@ def test_decoded_colours_match_the_file(tmp_path):
 
 # --- through the commands: colorize, evaluate and training finish the good files ---------------------
 
-TINY = {"name": "cunet", "args": {"width": 8, "depth": 3, "dilations": [1, 2]}, "in_channels": 1, "out_channels": 2}
+TINY = tiny_spec("cunet")
 
 
 def cli(*args):

@@ -20,8 +20,9 @@ from colorkit.engine.checkpoint import save_checkpoint
 from colorkit.engine.colorizer import Colorizer
 from colorkit.outputs import OutputConflict, Outputs, input_problem
 from colorkit.plugins import get_host
+from colorkit.testing import tiny_spec
 
-TINY = {"name": "cunet", "args": {"width": 8, "depth": 3, "dilations": [1, 2]}, "in_channels": 1, "out_channels": 2}
+TINY = tiny_spec("cunet")
 PHOTO = np.random.default_rng(0).integers(0, 256, (30, 40, 3), dtype=np.uint8)
 
 

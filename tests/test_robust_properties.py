@@ -21,6 +21,7 @@ from colorkit.engine.build import build_model
 from colorkit.engine.colorizer import Colorizer
 from colorkit.errors import ColorkitError, ImageError
 from colorkit.plugins import create_host
+from colorkit.testing import tiny_spec
 
 FAST = settings(max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 HOST = create_host()
@@ -62,8 +63,7 @@ def colorizer(ab_scale: float) -> Colorizer:
     """An untrained tiny CU-net (its ab output scaled by ``ab_scale``): properties hold for any weights."""
     if ab_scale not in _colorizers:
         torch.manual_seed(0)
-        spec = {"name": "cunet", "args": {"width": 8, "depth": 3, "dilations": [1, 2]}, "in_channels": 1, "out_channels": 2}
-        _colorizers[ab_scale] = Colorizer(build_model(spec, HOST), lambda out: out * ab_scale, 32, torch.device("cpu"))
+        _colorizers[ab_scale] = Colorizer(build_model(tiny_spec("cunet"), HOST), lambda out: out * ab_scale, 32, torch.device("cpu"))
     return _colorizers[ab_scale]
 
 
