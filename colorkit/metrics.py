@@ -27,7 +27,9 @@ metrics are computed per image and averaged over images.
   fetches it.
 
 Registered metrics follow the hook's signature ``fn(pred_rgb, true_rgb) -> float`` with
-``(H, W, 3)`` arrays in [0, 1] (uint8 is accepted too and divided by 255).
+``(H, W, 3)`` arrays in [0, 1] (uint8 is accepted too and divided by 255). Each carries its
+:class:`~colorkit.metric_info.MetricInfo` (which value is best, unit, format, plotted or not), which
+the ``colorkit compare`` report reads; :data:`BUILTIN_METRICS` names them all.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from skimage.metrics import peak_signal_noise_ratio
 
 from colorkit.data.lab import join_lab_np, rgb_to_lab_np, to_float_rgb
 from colorkit.hookspecs import hookimpl
+from colorkit.metric_info import metric
 
 __all__ = [
     "psnr",
@@ -59,6 +62,7 @@ __all__ = [
     "lpips_distance",
     "lpips_weights_available",
     "METRIC_NAMES",
+    "BUILTIN_METRICS",
 ]
 
 METRIC_NAMES = ("psnr", "ssim", "ab_mse", "colorfulness", "colorfulness_gap")
@@ -72,6 +76,7 @@ def _pair(pred: np.ndarray, true: np.ndarray, what: str) -> tuple[np.ndarray, np
     return p, t
 
 
+@metric(better="high", unit="dB", fmt=".2f", label="PSNR", header="PSNR dB", plot=True, perfect=math.inf)
 def psnr(pred: np.ndarray, true: np.ndarray) -> float:
     """Peak signal-to-noise ratio in dB on sRGB in [0, 1] (scikit-image); ``inf`` for identical images."""
     p, t = _pair(pred, true, "psnr")
@@ -80,6 +85,7 @@ def psnr(pred: np.ndarray, true: np.ndarray) -> float:
     return float(peak_signal_noise_ratio(t, p, data_range=1.0))
 
 
+@metric(better="high", fmt=".4f", label="SSIM", plot=True, plot_fmt=".3f", perfect=1.0)
 def ssim(pred: np.ndarray, true: np.ndarray) -> float:
     """Structural similarity on sRGB in [0, 1]: scikit-image's default SSIM, computed with torch.
 
@@ -113,6 +119,7 @@ def ab_mse_lab(pred_ab: np.ndarray, true_ab: np.ndarray) -> float:
     return float(np.mean((p - t) ** 2))
 
 
+@metric(better="low", unit="LAB units\u00b2", fmt=".2f", label="ab-MSE", plot=True, plot_fmt=".1f", perfect=0.0)
 def ab_mse(
     pred: np.ndarray,
     true: np.ndarray,
@@ -161,11 +168,13 @@ def colorfulness(img: np.ndarray) -> float:
     return sigma + 0.3 * mu
 
 
+@metric(fmt=".2f", label="Colourfulness", header="colour", plot=True, plot_fmt=".1f")
 def prediction_colorfulness(pred: np.ndarray, true: np.ndarray | None = None) -> float:
     """Colourfulness (Hasler and Suesstrunk) of the prediction; the truth is not used."""
     return colorfulness(pred)
 
 
+@metric(better="abs_low", fmt="+.2f", label="colourfulness gap", header="gap", perfect=0.0)
 def colorfulness_gap(pred: np.ndarray, true: np.ndarray) -> float:
     """Colourfulness of the prediction minus that of the truth (negative: duller than the photo)."""
     p, t = _pair(pred, true, "colorfulness_gap")
@@ -226,6 +235,7 @@ def _lpips_model() -> torch.nn.Module:
     return model.eval().requires_grad_(False)
 
 
+@metric(better="low", fmt=".4f", label="LPIPS", plot=True, plot_fmt=".3f", perfect=0.0)
 def lpips_distance(pred: np.ndarray, true: np.ndarray) -> float:
     """LPIPS distance (AlexNet, v0.1) between two sRGB images in [0, 1]; 0 for identical images."""
     p, t = _pair(pred, true, "lpips")
@@ -237,12 +247,19 @@ def lpips_distance(pred: np.ndarray, true: np.ndarray) -> float:
         return float(_lpips_model()(batch(p), batch(t)).mean())
 
 
+BUILTIN_METRICS = {
+    "psnr": psnr,
+    "ssim": ssim,
+    "ab_mse": ab_mse,
+    "colorfulness": prediction_colorfulness,
+    "colorfulness_gap": colorfulness_gap,
+    "lpips": lpips_distance,
+}
+"""Every built-in metric by its registered name (``lpips`` is registered only where its weights are)."""
+
+
 @hookimpl
 def colorkit_register_metrics(register):
-    register("psnr", psnr)
-    register("ssim", ssim)
-    register("ab_mse", ab_mse)
-    register("colorfulness", prediction_colorfulness)
-    register("colorfulness_gap", colorfulness_gap)
-    if lpips_weights_available():  # a file check: never downloads
-        register("lpips", lpips_distance)
+    for name, fn in BUILTIN_METRICS.items():
+        if name != "lpips" or lpips_weights_available():  # a file check: never downloads
+            register(name, fn)

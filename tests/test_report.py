@@ -7,6 +7,7 @@ import io
 import json
 import math
 import re
+import types
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,11 @@ from PIL import Image
 from rich.console import Console
 
 from colorkit.errors import ColorkitError
-from colorkit.report import compare
+from colorkit.hookspecs import hookimpl
+from colorkit.metric_info import MetricInfo, describe, metric
+from colorkit.metrics import BUILTIN_METRICS
+from colorkit.plugins import create_host
+from colorkit.report import compare, plots
 from colorkit.report.compare import BASELINE_LABEL, FILES, grid_png, results_table, write_report
 from colorkit.report.results import CompareResults, VariantResult
 
@@ -232,3 +237,81 @@ def test_sparse_results_still_render(tmp_path):
     assert "LPIPS" in paths["csv"].read_text(encoding="utf-8").upper()
     text = _render(r).export_text(styles=False)
     assert "mse" in text and "LPIPS" in text
+
+
+@metric(better="low", unit="LAB ab units", fmt=".2f", label="lips ab error", plot=True, perfect=0.0)
+def lips_error(pred_rgb, true_rgb):
+    """Fake face-part metric that describes itself (test plugin)."""
+    return 0.0
+
+
+def plain_score(pred_rgb, true_rgb):
+    """A metric registered as a plain function, as older plugins do (test plugin)."""
+    return 0.0
+
+
+def _register_fakes(register):
+    register("lips_ab_error", lips_error)
+    register("plain_score", plain_score)
+
+
+def _with_plugin_metrics(tmp_path) -> CompareResults:
+    """fake_results plus two plugin metrics, described the way ``colorkit compare`` describes them."""
+    host = create_host(entry_points=False, extra=[("fakes", types.SimpleNamespace(colorkit_register_metrics=hookimpl(_register_fakes)))])
+    r = fake_results(tmp_path)
+    r.metric_info = {n: describe(n, host.metrics.get(n).factory) for n in host.metrics.names()}
+    r.baseline.update(lips_ab_error=30.0, plain_score=0.5)
+    for i, v in enumerate(r.variants):
+        v.metrics.update(lips_ab_error=[12.0, 8.25, 9.0][i], plain_score=[0.1, 0.9, 0.3][i])
+    return r
+
+
+def _cells(results, header: str) -> list[tuple[str, bool]]:
+    col = next(c for c in results_table(results).columns if " ".join(str(c.header).split()) == header)
+    return [(c.plain, "bold" in str(c.style)) for c in col.cells]
+
+
+def _panel_titles(results, monkeypatch) -> list[str]:
+    figures = []
+    monkeypatch.setattr(plots, "_png", lambda fig: figures.append(fig) or b"")
+    compare.metrics_png(results)
+    return [ax.get_title() for ax in figures[0].axes if ax.get_visible()]
+
+
+def test_a_plugin_metric_with_info_is_judged_formatted_and_plotted(tmp_path, monkeypatch):
+    r = _with_plugin_metrics(tmp_path)
+    # its own header, direction arrow, format and perfect score; the lowest variant is bold
+    assert _cells(r, "lips ab error ↓") == [("30.00", False), ("12.00", False), ("8.25", True), ("9.00", False), ("0.00", False)]
+    titles = _panel_titles(r, monkeypatch)
+    assert "lips ab error (LAB ab units), lower is better" in titles and len(titles) == 5
+    md = write_report(tmp_path / "out", r)["markdown"].read_text(encoding="utf-8")
+    assert "| **8.25** |" in md and "lips ab error ↓" in md
+    # the built-ins keep their columns and judgement beside it
+    assert [b for _, b in _cells(r, "ab-MSE ↓")] == [False, False, False, True, False]
+
+
+def test_a_plain_function_metric_is_shown_but_never_judged_or_plotted(tmp_path, monkeypatch):
+    r = _with_plugin_metrics(tmp_path)
+    assert r.metric_info["plain_score"] == MetricInfo(label="plain_score", header="plain_score", plot_fmt=".4f")
+    assert _cells(r, "plain_score") == [("0.5000", False), ("0.1000", False), ("0.9000", False), ("0.3000", False), ("—", False)]
+    assert not any("plain_score" in t for t in _panel_titles(r, monkeypatch))
+    rows = list(csv.DictReader(io.StringIO(compare.results_csv(r))))
+    assert [float(row["plain_score"]) for row in rows] == [0.5, 0.1, 0.9, 0.3]
+
+
+def test_without_descriptions_the_builtins_describe_themselves(tmp_path):
+    """Results read back from JSON carry no metric descriptions: the built-ins are still judged the same."""
+    bare = fake_results(tmp_path)
+    described = fake_results(tmp_path)
+    described.metric_info = {n: describe(n, fn) for n, fn in BUILTIN_METRICS.items()}
+    assert bare.metric_info == {} and described.metric_info["psnr"].better == "high"
+    for render in (compare.results_markdown, compare.results_html, compare.results_csv):
+        assert render(described) == render(bare)
+    assert "**26.00**" in compare.results_markdown(bare)
+
+
+def test_bad_metric_info_is_one_clear_error():
+    with pytest.raises(ColorkitError, match=r"better='up' is not one of high, low, abs_low, near100"):
+        metric(better="up")
+    with pytest.raises(ColorkitError, match=r"fmt='%d'"):
+        metric(fmt="%d")

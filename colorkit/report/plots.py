@@ -10,8 +10,9 @@ import math
 
 import numpy as np
 
+from colorkit.metric_info import MetricInfo
 from colorkit.report.results import CompareResults
-from colorkit.report.table_model import BASELINE_LABEL, is_finite, metric_keys
+from colorkit.report.table_model import BASELINE_LABEL, is_finite, metric_infos
 
 _BASELINE_COLOR = "#9e9e9e"
 _TRUTH_COLOR = "#222222"
@@ -135,20 +136,20 @@ def loss_curves_png(results: CompareResults) -> bytes:
     return _png(fig)
 
 
-_ZOOM = ("psnr", "ssim")  # panels whose axis may start above 0 when the values are close
+_BEST = {"high": "higher is better", "low": "lower is better", "abs_low": "closest to 0 is best", "near100": "closest to 100 is best"}
 
-_BAR_PANELS = {
-    "psnr": ("PSNR (dB), higher is better", ".2f"),
-    "ssim": ("SSIM, higher is better", ".3f"),
-    "ab_mse": ("ab-MSE, lower is better", ".1f"),
-    "colorfulness": ("Colourfulness", ".1f"),
-    "lpips": ("LPIPS, lower is better", ".3f"),
-}
+
+def _panel_title(info: MetricInfo) -> str:
+    """The metric's label, unit and which value is best, e.g. "PSNR (dB), higher is better"."""
+    unit = f" ({info.unit})" if info.unit else ""
+    return f"{info.label}{unit}, {_BEST[info.better]}" if info.better else f"{info.label}{unit}"
 
 
 def metrics_png(results: CompareResults) -> bytes:
-    """Small multiples: one bar chart per metric, gray baseline first, the truth's colourfulness as a line."""
-    keys = [k for k in _BAR_PANELS if k in metric_keys(results)]
+    """Small multiples: one bar chart per metric described with ``plot=True``, gray baseline first, the
+    truth's colourfulness as a line. Scores where higher is better may get a zoomed axis (close values)."""
+    infos = {k: info for k, info in metric_infos(results).items() if info.plot}
+    keys = list(infos)
     colors = _colors(results)
     labels = [BASELINE_LABEL, *(v.name for v in results.variants)]
     bar_colors = [_BASELINE_COLOR, *(colors[v.name] for v in results.variants)]
@@ -160,7 +161,8 @@ def metrics_png(results: CompareResults) -> bytes:
     rotate = any(len(s) > 8 for s in labels) or len(labels) > 6
     x = np.arange(len(labels))
     for ax, key in zip(axes, keys):
-        title, fmt = _BAR_PANELS[key]
+        info = infos[key]
+        title, fmt = _panel_title(info), info.plot_fmt
         vals = [results.baseline.get(key), *(v.metrics.get(key) for v in results.variants)]
         heights = [float(v) if is_finite(v) else 0.0 for v in vals]
         bars = ax.bar(x, heights, color=bar_colors, width=0.7, edgecolor="white")
@@ -172,10 +174,10 @@ def metrics_png(results: CompareResults) -> bytes:
         if key == "colorfulness" and is_finite(results.truth_colorfulness):
             t = float(results.truth_colorfulness)
             ax.axhline(t, color=_TRUTH_COLOR, ls="--", lw=1.2)
-            title = f"Colourfulness (dashed: truth, {t:.1f})"
+            title = f"{info.label} (dashed: truth, {t:.1f})"
             top = max(top, t)
         lo, hi = bottom * 1.15, (top * 1.18 if top > 0 else 1.0)
-        if key in _ZOOM and finite and min(finite) > 0:
+        if info.better == "high" and finite and min(finite) > 0:
             # close scores on a 0-based axis look identical: zoom in, say so, and keep the numbers on the bars
             span = max(finite) - min(finite)
             if span < 0.15 * max(finite):

@@ -8,11 +8,13 @@ dicts (paths as ``str``, non-finite floats as ``None``, no images); ``from_json`
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from colorkit.metric_info import MetricInfo
 
 
 def _plain(value: Any) -> Any:
@@ -100,6 +102,9 @@ class CompareResults:
     grid_names: list[str]  # names of the grid rows (photos)
     grid: dict[str, list[np.ndarray]]  # column title -> one uint8 (H, W, 3) image per row: "gray", each variant, "truth"
     reference: str | None = None  # optional reference variant name (e.g. "mse") for deltas
+    # metric name -> how it is judged and shown (colorkit.metric_info.describe of the registered metric);
+    # not in to_json: the report describes a metric missing here as the built-in of that name, else generically
+    metric_info: dict[str, MetricInfo] = field(default_factory=dict)
 
     def variant(self, name: str) -> VariantResult:
         for v in self.variants:
@@ -108,7 +113,7 @@ class CompareResults:
         raise KeyError(f"no variant named {name!r}; variants: {', '.join(v.name for v in self.variants)}")
 
     def to_json(self) -> dict:
-        """Everything but the images, as plain JSON (the grid's column titles and row names are kept)."""
+        """Everything but the images and ``metric_info``, as plain JSON (the grid's column titles and row names are kept)."""
         return _plain(
             {
                 "name": self.name,
@@ -128,7 +133,7 @@ class CompareResults:
 
     @classmethod
     def from_json(cls, d: dict) -> "CompareResults":
-        """Read :meth:`to_json` output back; the images are not stored there, so ``grid`` is empty."""
+        """Read :meth:`to_json` output back; the images are not stored there, so ``grid`` is empty (and ``metric_info``)."""
         truth = d.get("truth_colorfulness")
         return cls(
             name=d["name"],

@@ -3,7 +3,9 @@
 :func:`overall` gives the columns and rows (gray baseline, each variant, truth) with their texts and
 bold cells, :func:`group_tables` the per-group tables; the terminal, Markdown, HTML and CSV all render
 these, so they always agree. "Best" (bold) is judged among the variants only, never the gray baseline
-or the truth, on the values as displayed (so equal-looking numbers are bold together).
+or the truth, on the values as displayed (so equal-looking numbers are bold together). A metric's
+column (header, format, which value is best, the truth's own score) is its
+:class:`~colorkit.metric_info.MetricInfo`, see :func:`metric_infos`.
 """
 
 from __future__ import annotations
@@ -16,14 +18,15 @@ from typing import Callable, Iterable
 import numpy as np
 
 from colorkit.errors import ColorkitError
+from colorkit.metric_info import Better, MetricInfo, describe
+from colorkit.metrics import BUILTIN_METRICS, METRIC_NAMES
 from colorkit.report.results import CompareResults
 
 BASELINE_LABEL = "gray (ab = 0)"
 TRUTH_LABEL = "truth"
 EM_DASH = "\u2014"
 
-_BUILTIN_METRICS = ("psnr", "ssim", "ab_mse", "colorfulness", "colorfulness_gap")
-_EXTRA_DIRECTIONS = {"lpips": "low"}
+_COLOURFULNESS = ("colorfulness", "colorfulness_gap")  # last, around the "% of truth" column derived from the first
 _ARROW = {"high": " \u2191", "low": " \u2193", "abs_low": "", "near100": "", None: ""}
 
 
@@ -31,7 +34,7 @@ _ARROW = {"high": " \u2191", "low": " \u2193", "abs_low": "", "near100": "", Non
 class Col:
     key: str  # CSV / JSON key
     header: str  # short header, with its direction arrow
-    better: str | None  # "high", "low", "abs_low" (|x| lowest), "near100", or None (not judged)
+    better: Better | None  # "high", "low", "abs_low" (|x| lowest), "near100", or None (not judged)
     fmt: Callable[[float], str]
 
 
@@ -62,33 +65,38 @@ def _fixed(spec: str, suffix: str = "") -> Callable[[float], str]:
     return lambda v: f"{v:{spec}}{suffix}"
 
 
-def metric_keys(results: CompareResults) -> list[str]:
+def _metric_keys(results: CompareResults) -> list[str]:
     """Built-in metrics first, then any others (e.g. lpips) in the order first seen."""
     seen: list[str] = []
     for m in [results.baseline, *(v.metrics for v in results.variants)]:
         for k in m:
             if k not in seen:
                 seen.append(k)
-    return [k for k in _BUILTIN_METRICS if k in seen] + [k for k in seen if k not in _BUILTIN_METRICS]
+    return [k for k in METRIC_NAMES if k in seen] + [k for k in seen if k not in METRIC_NAMES]
+
+
+def metric_infos(results: CompareResults) -> dict[str, MetricInfo]:
+    """How each metric of ``results`` is judged and shown, in :func:`_metric_keys` order: as described in
+    ``results.metric_info``, else as the built-in metric of that name, else generically (not judged)."""
+    out = {}
+    for k in _metric_keys(results):
+        given = results.metric_info.get(k)
+        out[k] = given.resolved(k) if given is not None else describe(k, BUILTIN_METRICS.get(k))
+    return out
+
+
+def _metric_col(key: str, info: MetricInfo) -> Col:
+    return Col(key, info.header, info.better, _fixed(info.fmt))
 
 
 def _columns(results: CompareResults) -> list[Col]:
-    keys = metric_keys(results)
-    extras = [k for k in keys if k not in _BUILTIN_METRICS]
-    cols: list[Col] = []
-    if "psnr" in keys:
-        cols.append(Col("psnr", "PSNR dB", "high", _fixed(".2f")))
-    if "ssim" in keys:
-        cols.append(Col("ssim", "SSIM", "high", _fixed(".4f")))
-    if "ab_mse" in keys:
-        cols.append(Col("ab_mse", "ab-MSE", "low", _fixed(".2f")))
-    for k in extras:
-        cols.append(Col(k, k.upper() if k == "lpips" else k, _EXTRA_DIRECTIONS.get(k), _fixed(".4f")))
-    if "colorfulness" in keys:
-        cols.append(Col("colorfulness", "colour", None, _fixed(".2f")))
+    infos = metric_infos(results)
+    cols = [_metric_col(k, info) for k, info in infos.items() if k not in _COLOURFULNESS]
+    if "colorfulness" in infos:
+        cols.append(_metric_col("colorfulness", infos["colorfulness"]))
         cols.append(Col("colorfulness_pct", "% of truth", "near100", _fixed(".1f", "%")))
-    if "colorfulness_gap" in keys:
-        cols.append(Col("colorfulness_gap", "gap", "abs_low", _fixed("+.2f")))
+    if "colorfulness_gap" in infos:
+        cols.append(_metric_col("colorfulness_gap", infos["colorfulness_gap"]))
     if results.reference is not None:
         cols.append(Col("delta_psnr", f"\u0394PSNR vs {results.reference}", "high", _fixed("+.2f")))
     cols.append(Col("train_seconds", "train time", None, _seconds))
@@ -148,11 +156,11 @@ def overall(results: CompareResults) -> tuple[list[Col], list[Row]]:
     """Columns and rows (gray baseline, each variant, truth) with their texts and bold cells."""
     ref_psnr = check_reference(results)
     cols = _columns(results)
-    keys = metric_keys(results)
+    infos = metric_infos(results)
     truth = results.truth_colorfulness
 
     def values(metrics: dict[str, float]) -> dict[str, float | None]:
-        out: dict[str, float | None] = {k: metrics.get(k) for k in keys}
+        out: dict[str, float | None] = {k: metrics.get(k) for k in infos}
         out["colorfulness_pct"] = _percent_of(metrics.get("colorfulness"), truth)
         if results.reference is not None:
             p = metrics.get("psnr")
@@ -164,11 +172,8 @@ def overall(results: CompareResults) -> tuple[list[Col], list[Row]]:
         rows.append(
             Row(v.name, v.description, "variant", dict(values(v.metrics), train_seconds=v.train_seconds, images_seen=v.images_seen), run_dir=Path(v.run_dir))
         )
-    truth_values: dict[str, float | None] = {k: None for k in keys}
-    truth_values.update(psnr=math.inf, ssim=1.0, ab_mse=0.0, colorfulness=truth, colorfulness_gap=0.0)
-    if "lpips" in keys:
-        truth_values["lpips"] = 0.0
-    truth_values.update(colorfulness_pct=100.0 if is_finite(truth) and truth else None, delta_psnr=None, train_seconds=None, images_seen=None)
+    truth_values: dict[str, float | None] = {k: info.perfect for k, info in infos.items()}
+    truth_values.update(colorfulness=truth, colorfulness_pct=100.0 if is_finite(truth) and truth else None, delta_psnr=None, train_seconds=None, images_seen=None)
     rows.append(Row(TRUTH_LABEL, "the colour photos", "truth", truth_values))
 
     for row in rows:
