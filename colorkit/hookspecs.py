@@ -55,6 +55,14 @@ def colorkit_register_metrics(register: Register) -> None:
     ``fn(pred_rgb, true_rgb)`` takes two ``(H, W, 3)`` float arrays in [0, 1] and returns a float.
     A metric that declares a ``pred_ab`` keyword also receives the predicted ab, ``(H, W, 2)`` in LAB
     units before the gamut clamp.
+
+    A metric describes itself with the decorator ``colorkit.metric_info.metric``:
+    ``@metric(better="low", unit="LAB ab units", fmt=".2f", label="lips ab error", plot=True, perfect=0.0)``.
+    ``better`` is ``"high"``, ``"low"``, ``"abs_low"`` (smallest ``|x|``), ``"near100"`` or None;
+    ``header`` (table column, default ``label``), ``plot_fmt`` (bar labels, default ``fmt``) and
+    ``perfect`` (the truth's own score) are optional. ``colorkit compare`` reads it through
+    ``colorkit.metric_info.describe(name, fn)`` to head, format, bold (best variant) and plot the
+    metric. A plain function still works: it is shown with a generic format, never bold, not plotted.
     """
 
 
