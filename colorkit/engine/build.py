@@ -37,6 +37,11 @@ class LossSet(nn.Module):
     def decode(self, output: torch.Tensor) -> torch.Tensor:
         return self.losses[self.head].decode(output) if self.head is not None else output
 
+    def _ab_for_others(self, output: torch.Tensor) -> torch.Tensor:
+        """``output`` decoded to ab when some loss needs ab from a special output, else ``output`` as is."""
+        others = any(loss.out_channels != self.out_channels for loss in self.losses)
+        return self.decode(output) if others else output
+
     def _label(self, i: int) -> str:
         name = self.names[i]
         return f"{name}{i}" if self.names.count(name) > 1 else name
@@ -55,7 +60,7 @@ class LossSet(nn.Module):
     def auxiliary_step(self, output: torch.Tensor, target: torch.Tensor, **context) -> dict[str, float]:
         """Train the losses' own parts on the detached output; returns their logged values."""
         output = output.detach()
-        ab = self.decode(output)
+        ab = self._ab_for_others(output)
         logs: dict[str, float] = {}
         for i, loss in enumerate(self.losses):
             pred = output if loss.out_channels == self.out_channels else ab
@@ -76,7 +81,7 @@ class LossSet(nn.Module):
         self.load_state_dict(state, strict=False)
 
     def forward(self, output: torch.Tensor, target: torch.Tensor, *, extra: torch.Tensor | None = None, **context) -> tuple[torch.Tensor, dict[str, float]]:
-        ab = self.decode(output) if self.head is not None else output
+        ab = self._ab_for_others(output)
         total = output.new_zeros(())
         logs: dict[str, float] = {}
         for i, (name, weight, loss) in enumerate(zip(self.names, self.weights, self.losses)):
