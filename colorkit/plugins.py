@@ -114,8 +114,10 @@ def create_host(
             info = PluginInfo(ep.name, version, f"entry point {ep.value}")
             try:
                 plugin = ep.load()
-            except Exception as exc:  # a broken plugin must not break colorkit
-                info.errors.append(f"failed to import: {type(exc).__name__}: {exc}")
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # a broken plugin, even one calling sys.exit(), must not break colorkit
+                info.errors.append(f"failed to import: {_described(exc)}")
                 plugins.append(info)
                 continue
             loaded.append((info, plugin))
@@ -127,8 +129,12 @@ def create_host(
     for info, plugin in loaded:
         try:
             pm.register(plugin, name=info.name)
-        except (ValueError, pluggy.PluginValidationError) as exc:
-            info.errors.append(f"could not be registered: {exc}")
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # a bad hook signature, or a plugin object that raises when inspected
+            info.errors.append(f"could not be registered: {_described(exc)}")
+            if pm.get_plugin(info.name) is plugin:  # half registered: none of its hooks are called
+                pm.unregister(name=info.name)
         plugins.append(info)
 
     registries = {kind: Registry(kind) for kind in hookspecs.KINDS}
@@ -159,8 +165,15 @@ def _call_register(impl, info: PluginInfo, kind: str, registry: Registry) -> Non
 
     try:
         impl.function(register=register)
-    except Exception as exc:  # a broken hook must not break the others
-        info.errors.append(f"colorkit_register_{kind} raised {type(exc).__name__}: {exc}")
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # a broken hook, even one calling sys.exit(), must not break the others
+        info.errors.append(f"colorkit_register_{kind} raised {_described(exc)}")
+
+
+def _described(exc: BaseException) -> str:
+    """``Type: message`` of a plugin's exception; ``SystemExit: 3`` for a plugin that called ``sys.exit(3)``."""
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 @functools.lru_cache(maxsize=1)

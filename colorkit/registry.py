@@ -33,7 +33,7 @@ class Registry:
     conflicts: dict[str, list[str]] = field(default_factory=dict)
 
     def add(self, name: str, factory: Callable, *, plugin: str) -> None:
-        if not isinstance(name, str) or not name:
+        if not isinstance(name, str) or not name or not name.isprintable():
             raise RegistryError(f"plugin '{plugin}' registered a {self.singular} with an invalid name {name!r}")
         if not callable(factory):
             raise RegistryError(
@@ -70,7 +70,7 @@ class Registry:
         valid = ", ".join(self.names()) or "none registered"
         close = difflib.get_close_matches(name, self.names(), n=1)
         hint = f" Did you mean '{close[0]}'?" if close else ""
-        return f"unknown {self.singular} '{name}'; valid: {valid}.{hint}"
+        return f"unknown {self.singular} {name!r}; valid: {valid}.{hint}"  # repr: a user's name stays on one line
 
     def get(self, name: str) -> Entry:
         if name not in self.entries:

@@ -7,6 +7,7 @@ import io
 import json
 import math
 import sys
+import unicodedata
 from typing import Callable
 
 import typer
@@ -69,6 +70,13 @@ def safe_streams() -> None:
                 pass
 
 
+def one_line(text: str) -> str:
+    """``text`` to print as one line of plain text: bytes that are not UTF-8 as ``\\xNN``, control
+    characters (a newline in a name) as escapes, and ``[`` escaped so Rich never reads it as markup."""
+    text = "".join(c.encode("unicode_escape").decode("ascii") if unicodedata.category(c) == "Cc" else c for c in printable(text))
+    return escape(text)
+
+
 def catch_errors(fn: Callable) -> Callable:
     """Turn an expected failure into one red line on stderr and its exit code, with no traceback."""
 
@@ -79,14 +87,14 @@ def catch_errors(fn: Callable) -> Callable:
             return fn(*args, **kwargs)
         except ColorkitError as exc:
             prefix = getattr(exc, "prefix", "[bold red]error:[/]")  # "interrupted:" for a stopped training
-            problems.print(f"{prefix} {escape(printable(str(exc)))}", highlight=False, soft_wrap=True)
+            problems.print(f"{prefix} {one_line(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             problems.print("[yellow]interrupted[/]")
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except OSError as exc:  # a file-system refusal outside the handled paths: still one line
-            where = f"{printable(str(exc.filename))}: " if exc.filename else ""
-            problems.print(f"[bold red]error:[/] {escape(where + (exc.strerror or str(exc)))}", highlight=False, soft_wrap=True)
+            where = f"{exc.filename}: " if exc.filename else ""
+            problems.print(f"[bold red]error:[/] {one_line(where + (exc.strerror or str(exc)))}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_USAGE) from None
 
     return wrapper
@@ -98,5 +106,5 @@ def report_failures(failed: list[str]) -> None:
         return
     problems.print(f"[red]{len(failed)} failed[/]:")
     for line in failed:
-        problems.print(f"[red]failed:[/] {escape(printable(line))}", highlight=False, soft_wrap=True)
+        problems.print(f"[red]failed:[/] {one_line(line)}", highlight=False, soft_wrap=True)
     raise typer.Exit(EXIT_FILES_FAILED)

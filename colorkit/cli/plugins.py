@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from colorkit.cli.common import out, print_json
+from colorkit.cli.common import one_line, out, print_json
 from colorkit.plugins import get_host
 
 
@@ -23,9 +23,9 @@ def plugins(as_json: bool = typer.Option(False, "--json", help="Print JSON inste
     for col in ("plugin", "version", "source", "registers", "problems"):
         table.add_column(col, overflow="fold")
     for p in host.plugins:
-        registers = "\n".join(f"{kind}: {', '.join(names)}" for kind, names in p.registered.items()) or "-"
-        problems = "\n".join(f"[red]{e}[/]" for e in p.errors) or "[green]ok[/]"
-        table.add_row(p.name, p.version, p.source, registers, problems)
+        registers = "\n".join(f"{kind}: {one_line(', '.join(names))}" for kind, names in p.registered.items()) or "-"
+        problems = "\n".join(f"[red]{one_line(e)}[/]" for e in p.errors) or "[green]ok[/]"
+        table.add_row(one_line(p.name), one_line(p.version), one_line(p.source), registers, problems)
     out.print(table)
     for kind, registry in host.registries.items():
         if not registry.entries:
@@ -35,7 +35,7 @@ def plugins(as_json: bool = typer.Option(False, "--json", help="Print JSON inste
             t.add_column(col, overflow="fold")
         for name in registry.names():
             e = registry.entries[name]
-            t.add_row(name, e.plugin, e.doc)
+            t.add_row(one_line(name), one_line(e.plugin), one_line(e.doc))
         out.print(t)
 
 
