@@ -9,15 +9,57 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from colorkit.errors import ColorkitError, RecipeError, RegistryError
 from colorkit.preprocess.base import install_hint
+
+MAX_NAME = 100
+"""Longest run, variant or comparison name (a run directory adds a timestamp to it)."""
+
+_NAME_CHARS = re.compile(r"[\w.+=-]+")
+
+
+def name_problem(name: object) -> str | None:
+    """Why ``name`` cannot be one path component (a run, variant or comparison name), or None.
+
+    A name is letters, digits and ``. _ - + =``, at most :data:`MAX_NAME` characters, not starting
+    with a dot: no separators, no ``..``, nothing that could leave the output folder.
+    """
+    if not isinstance(name, str) or not name:
+        return "must be a non-empty string"
+    if len(name) > MAX_NAME:
+        return f"must be at most {MAX_NAME} characters, got {len(name)}"
+    if name.startswith("."):
+        return "must not start with '.'"
+    if not _NAME_CHARS.fullmatch(name) or not name.isprintable():
+        return "must be one folder name of letters, digits and . _ - + = (no '/', '\\', spaces or other characters)"
+    return None
+
+
+def check_name(name: object, key: str, source: str) -> str:
+    """``name`` if it is a safe path component, else a :class:`RecipeError` naming ``source`` and ``key``."""
+    problem = name_problem(name)
+    if problem:
+        raise RecipeError(f"{source}: key '{key}': {problem} (got {_shown(name)})")
+    return name
+
+
+def _safe_name(name: str) -> str:
+    problem = name_problem(name)
+    if problem:
+        raise ValueError(problem)
+    return name
+
+
+SafeName = Annotated[str, AfterValidator(_safe_name)]
+"""A name used as a folder name inside the output folder (see :func:`name_problem`)."""
 
 
 class _Section(BaseModel):
@@ -171,7 +213,7 @@ class LogConfig(_Section):
 class Recipe(_Section):
     """A whole experiment."""
 
-    name: str = Field(description="run name; the run directory is NAME-TIMESTAMP")
+    name: SafeName = Field(description="run name; the run directory is NAME-TIMESTAMP inside output.dir, so the name is one folder name: letters, digits and . _ - + =, at most 100 characters, not starting with a dot")
     seed: Optional[int] = Field(None, ge=0, description="random seed; left out, a concrete one is drawn and written back into the run's recipe.toml")
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
@@ -187,6 +229,12 @@ class Recipe(_Section):
         """The recipe as TOML, optionally opened by a comment giving its command."""
         body = tomli_w.dumps(self.model_dump(mode="json", exclude_none=True))
         return (f"# {command}\n" if command else "") + body
+
+
+def _shown(value: Any, limit: int = 80) -> str:
+    """A user's value in a message: its repr on one line, shortened when long."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # --- loading -------------------------------------------------------------------------------------

@@ -32,9 +32,8 @@ from colorkit.engine.evaluate import GRAY, EvalResult, evaluate
 from colorkit.engine.files import atomic_write_json, atomic_write_text, create_run_dir
 from colorkit.engine.trainer import read_metrics, resume_run, start_run
 from colorkit.errors import ColorkitError, RecipeError
-from colorkit.metric_info import describe
 from colorkit.metrics import protocol_prediction
-from colorkit.recipe import Recipe, apply_overrides, check_names, parse_recipe, read_toml
+from colorkit.recipe import Recipe, apply_overrides, check_name, check_names, parse_recipe, read_toml
 from colorkit.report.results import CompareResults, VariantResult
 
 FAIR_KEYS = ("data", "seed", "train.epochs", "train.max_images", "train.max_steps", "train.batch_size")
@@ -137,13 +136,13 @@ def load_compare(path: Path, *, vary: list[str], overrides: list[str], host, eva
         base_path = (path.parent / spec.base).resolve()
         base_raw = apply_overrides(read_toml(base_path), spec.set + list(overrides))
         parts = [(v.name, v.model_extra or {}, v.set) for v in spec.variant]
-        name, ev, out_dir = spec.name, spec.evaluate, spec.output.get("dir", "compare")
+        name, ev, out_dir = check_name(spec.name, "name", str(path)), spec.evaluate, spec.output.get("dir", "compare")
     else:
         if not vary:
             raise RecipeError(f"{path}: a plain recipe needs --vary KEY=V1,V2 (or use a compare recipe with a 'base' key)")
         base_raw = apply_overrides(raw, list(overrides))
         parts = [p for v in vary for p in _vary(v)]
-        name, ev, out_dir = f"{raw.get('name', path.stem)}-compare", EvaluateConfig(), "compare"
+        name, ev, out_dir = check_name(f"{raw.get('name', path.stem)}-compare", "name", str(path)), EvaluateConfig(), "compare"
     ev = ev.model_copy(update={k: v for k, v in evaluate_override.items() if v is not None})
     if base_raw.get("seed") is None:
         base_raw["seed"] = random.SystemRandom().randrange(2**31)
@@ -310,7 +309,6 @@ class Comparison:
             grid_names=names,
             grid=grid,
             reference=ev.reference,
-            metric_info={n: describe(n, self.host.metrics.get(n).factory) for n in self.host.metrics.names()},
         )
 
 
