@@ -32,6 +32,7 @@ from colorkit.engine.evaluate import GRAY, EvalResult, evaluate
 from colorkit.engine.files import atomic_write_json, atomic_write_text, create_run_dir
 from colorkit.engine.trainer import read_metrics, resume_run, start_run
 from colorkit.errors import ColorkitError, RecipeError
+from colorkit.metric_info import describe
 from colorkit.metrics import protocol_prediction
 from colorkit.recipe import Recipe, apply_overrides, check_name, check_names, parse_recipe, read_toml
 from colorkit.report.results import CompareResults, VariantResult
@@ -309,6 +310,7 @@ class Comparison:
             grid_names=names,
             grid=grid,
             reference=ev.reference,
+            metric_info={n: describe(n, self.host.metrics.get(n).factory) for n in self.host.metrics.names()},
         )
 
 
