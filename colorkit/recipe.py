@@ -11,14 +11,30 @@ import difflib
 import inspect
 import re
 import tomllib
+import unicodedata
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
 
 import tomli_w
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from colorkit.errors import ColorkitError, RecipeError, RegistryError
 from colorkit.preprocess.base import install_hint
+
+MAX_SIZE = 4096
+"""Largest network resolution (``data.size``, ``colorize --size``): 4096 x 4096 is 16.8 million
+pixels an image, tens of GB of activations a batch; the output keeps the photo's own resolution
+anyway (its L joined with the upsampled ab), so a larger network size only costs memory."""
+
+MAX_SEED = 2**32 - 1
+"""Largest seed: numpy's generators take seeds below 2**32, torch's below 2**64."""
+
+MAX_BATCH = 2**16
+"""Largest batch: far more than any accelerator holds, and small enough for every index the data loader computes."""
+
+MAX_DEPTH = 32
+"""Deepest nesting of tables and arrays in a recipe; far deeper than any recipe needs, and shallow
+enough that parsing, validating and writing it back never exhaust Python's stack."""
 
 MAX_NAME = 100
 """Longest run, variant or comparison name (a run directory adds a timestamp to it)."""
@@ -61,9 +77,25 @@ def _safe_name(name: str) -> str:
 SafeName = Annotated[str, AfterValidator(_safe_name)]
 """A name used as a folder name inside the output folder (see :func:`name_problem`)."""
 
+DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d{1,3})?")
+
+
+def device_problem(device: object) -> str | None:
+    """Why ``device`` is not a device name colorkit accepts, or None."""
+    if isinstance(device, str) and DEVICE.fullmatch(device):
+        return None
+    return 'must be "auto", "cpu", "cuda", "cuda:N" (N a GPU index) or "mps"'
+
+
+def size_problem(size: int) -> str | None:
+    """Why ``size`` is not a usable network resolution, or None (shared by recipes and the CLI's ``--size``)."""
+    if not 8 <= size <= MAX_SIZE:
+        return f"must be from 8 to {MAX_SIZE} pixels (the output keeps the photo's own resolution), got {size}"
+    return None
+
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class DataSource(_Section):
@@ -152,10 +184,17 @@ class OptimConfig(_Section):
     """The optimiser."""
 
     name: Literal["adam", "adamw", "sgd"] = "adam"
-    lr: float = Field(1e-3, gt=0.0, description="initial learning rate")
-    weight_decay: float = Field(0.0, ge=0.0)
-    betas: tuple[float, float] = Field((0.9, 0.999), description="Adam betas")
-    momentum: float = Field(0.9, ge=0.0, description="SGD momentum")
+    lr: float = Field(1e-3, gt=0.0, le=10.0, description="initial learning rate (at most 10: larger rates only diverge, and above about 1e38 torch cannot hold them)")
+    weight_decay: float = Field(0.0, ge=0.0, le=10.0, description="at most 10, for the same reason")
+    betas: tuple[float, float] = Field((0.9, 0.999), description="Adam betas, each in [0, 1)")
+    momentum: float = Field(0.9, ge=0.0, le=1.0, description="SGD momentum, from 0 to 1")
+
+    @field_validator("betas")
+    @classmethod
+    def _betas_below_one(cls, betas: tuple[float, float]) -> tuple[float, float]:
+        if not all(0.0 <= b < 1.0 for b in betas):
+            raise ValueError("each beta must be in [0, 1)")
+        return betas
 
 
 class ScheduleConfig(_Section):
@@ -172,12 +211,12 @@ class ScheduleConfig(_Section):
 class TrainConfig(_Section):
     """Budget, batching and device."""
 
-    batch_size: int = Field(8, ge=1)
+    batch_size: int = Field(8, ge=1, le=MAX_BATCH, description="images per optimiser step, at most 65536")
     epochs: Optional[int] = Field(None, ge=1, description="stop after this many epochs")
     max_images: Optional[int] = Field(None, ge=1, description="stop after this many training images (a fair budget across models)")
     max_steps: Optional[int] = Field(None, ge=1, description="stop after this many optimiser steps")
     loss_threshold: Optional[float] = Field(None, gt=0.0, description="stop early once an epoch's mean training loss falls under it")
-    device: str = Field("auto", description='"auto" (CUDA when present), "cpu", "cuda" or "cuda:N"')
+    device: str = Field("auto", description='"auto" (CUDA when present), "cpu", "cuda", "cuda:N" or "mps"')
     val_every: int = Field(1, ge=1, description="validate every N epochs")
     samples_every: int = Field(1, ge=1, description="write a gray | predicted | truth grid every N epochs")
     checkpoint_every: int = Field(1, ge=1, description="write the resumable checkpoint every N epochs")
@@ -185,6 +224,14 @@ class TrainConfig(_Section):
     amp: Literal["off", "bf16", "fp16", "auto"] = Field("auto", description='mixed precision for the network\'s forward pass: "bf16", "fp16" (CUDA only, with loss scaling), "off", or "auto" (bf16, else fp16, on CUDA; off on CPU, where bf16 helps only CPUs with native bf16: docs/performance.md)')
     channels_last: bool | Literal["auto"] = Field("auto", description='keep the network\'s weights and activations in channels-last (NHWC) memory order; "auto": on (1.8x faster training on an H100, 1.3x on a Zen 4 CPU); false: NCHW')
     compile: bool = Field(False, description="run the network through torch.compile (opt-in: the first steps compile for a minute or more)")
+
+    @field_validator("device")
+    @classmethod
+    def _device_name(cls, device: str) -> str:
+        problem = device_problem(device)
+        if problem:
+            raise ValueError(problem)
+        return device
 
     @model_validator(mode="after")
     def _has_budget(self) -> "TrainConfig":
@@ -214,7 +261,7 @@ class Recipe(_Section):
     """A whole experiment."""
 
     name: SafeName = Field(description="run name; the run directory is NAME-TIMESTAMP inside output.dir, so the name is one folder name: letters, digits and . _ - + =, at most 100 characters, not starting with a dot")
-    seed: Optional[int] = Field(None, ge=0, description="random seed; left out, a concrete one is drawn and written back into the run's recipe.toml")
+    seed: Optional[int] = Field(None, ge=0, le=MAX_SEED, description="random seed, from 0 to 2**32 - 1 (the range numpy's and torch's generators both accept); left out, a concrete one is drawn and written back into the run's recipe.toml")
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     preprocess: list[PreprocessStep] = Field(default_factory=list, description="preprocessors whose channels join L as network inputs")
@@ -229,6 +276,11 @@ class Recipe(_Section):
         """The recipe as TOML, optionally opened by a comment giving its command."""
         body = tomli_w.dumps(self.model_dump(mode="json", exclude_none=True))
         return (f"# {command}\n" if command else "") + body
+
+
+def _one_line(text: str) -> str:
+    """``text`` with control characters (a newline in a folder name) as escapes, so it stays one line."""
+    return "".join(c.encode("unicode_escape").decode("ascii") if unicodedata.category(c) == "Cc" else c for c in text)
 
 
 def _shown(value: Any, limit: int = 80) -> str:
@@ -246,6 +298,8 @@ def _parse_value(text: str) -> Any:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text
+    except RecursionError:
+        raise RecipeError(f"--set value {_shown(text, 40)}: nested too deeply (at most {MAX_DEPTH} levels)") from None
 
 
 def apply_overrides(raw: dict, overrides: list[str]) -> dict:
@@ -275,7 +329,7 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
 
 
 def _index(part: str, parts: list[str]) -> int:
-    if not part.isdigit():
+    if not (part.isascii() and part.isdigit()):
         raise RecipeError(f"--set: '{'.'.join(parts)}': a list is addressed by index, e.g. loss.0.weight")
     return int(part)
 
@@ -304,7 +358,7 @@ def _section_at(loc: tuple) -> type[BaseModel] | None:
 
 def _describe(err: dict) -> str:
     loc = tuple(err["loc"])
-    key = ".".join(str(p) for p in loc) or "(top level)"
+    key = _one_line(".".join(str(p) for p in loc)) if loc else "(top level)"
     if err["type"] == "extra_forbidden":
         section = _section_at(loc)
         valid = sorted(section.model_fields) if section else []
@@ -313,20 +367,40 @@ def _describe(err: dict) -> str:
         return f"unknown key '{key}'; valid keys here: {', '.join(valid)}.{hint}"
     msg = err["msg"].removeprefix("Value error, ")
     got = err.get("input")
-    shown = "" if isinstance(got, dict) or got is None else f" (got {got!r})"
+    shown = "" if isinstance(got, dict) or got is None else f" (got {_shown(got)})"
     return f"key '{key}': {msg}{shown}"
+
+
+def _too_deep(value: Any, key: str = "", depth: int = 0) -> str | None:
+    """The first key nested deeper than :data:`MAX_DEPTH` tables and arrays, or None."""
+    if depth > MAX_DEPTH:
+        return key or "(top level)"
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for k, v in items:
+        found = _too_deep(v, f"{key}.{k}" if key else str(k), depth + 1)
+        if found:
+            return found
+    return None
 
 
 def parse_recipe(raw: dict, source: str) -> Recipe:
     """Validate a raw dict; ``source`` (usually the file path) is named in errors."""
+    deep = _too_deep(raw)
+    if deep:
+        raise RecipeError(f"{source}: key '{_one_line(deep[:80])}': nested more than {MAX_DEPTH} tables or arrays deep")
     try:
-        return Recipe.model_validate(raw)
+        recipe = Recipe.model_validate(raw)
     except ValidationError as exc:
         lines = [_describe(e) for e in exc.errors()]
         raise RecipeError(f"{source}: " + "; ".join(lines)) from None
+    problem = size_problem(recipe.data.size)
+    if problem:
+        raise RecipeError(f"{source}: key 'data.size': {problem}")
+    return recipe
 
 
 def read_toml(path: str | Path) -> dict:
+    """A TOML file as a dict; any failure is one :class:`RecipeError` naming the file."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -338,6 +412,8 @@ def read_toml(path: str | Path) -> dict:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RecipeError(f"{path}: TOML syntax error: {exc}") from None
+    except RecursionError:
+        raise RecipeError(f"{path}: nested too deeply (at most {MAX_DEPTH} tables or arrays)") from None
 
 
 def load_recipe(path: str | Path, overrides: list[str] = ()) -> Recipe:
@@ -394,7 +470,7 @@ def check_names(recipe: Recipe, host, source: str) -> None:
     if stride_fn is not None:
         try:
             stride = int(stride_fn(**recipe.model.args))
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, ArithmeticError) as exc:
             raise RecipeError(f"{source}: key 'model.args': {exc}") from None
         if recipe.data.size % stride:
             lower, upper = recipe.data.size // stride * stride, (recipe.data.size // stride + 1) * stride

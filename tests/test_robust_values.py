@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from colorkit.cli import create_app
+from colorkit.testing import make_images, write_recipe
 
 RECIPE = Path(__file__).parents[1] / "recipes" / "cunet_mse.toml"
 
@@ -26,6 +27,13 @@ def one_line(result, code=2) -> str:
     lines = result.output.strip().splitlines()
     assert len(lines) == 1, result.output
     return lines[0]
+
+
+@pytest.fixture(scope="module")
+def recipe(tmp_path_factory) -> Path:
+    """A tiny recipe whose data and output folders come from --data and --out."""
+    root = tmp_path_factory.mktemp("values")
+    return write_recipe(root / "tiny.toml", Path("no-such-folder"), Path("no-such-runs"), extra="")
 
 
 # --- 5. names stay inside the output folder -------------------------------------------------------
@@ -82,3 +90,67 @@ def test_vary_refuses_a_base_name_that_leaves_the_compare_folder(tmp_path, monke
     line = one_line(cli("compare", base, "--vary", "loss=mse,l1"))
     assert "key 'name'" in line and "../../up-compare" in line
     assert [p.name for p in tmp_path.iterdir()] == ["base.toml"]
+
+
+# --- 6. one line, never a traceback, for every bad value ------------------------------------------
+
+BAD_VALUES = {
+    "betas": ("optim.betas=[2,5]", "key 'optim.betas'", "[0, 1)"),
+    "device": ("train.device=banana", "key 'train.device'", '"cuda:N"'),
+    "seed_int64": (f"seed={2**63 - 1}", "key 'seed'", "4294967295"),
+    "seed_uint32": (f"seed={2**32}", "key 'seed'", "4294967295"),
+    "size": ("data.size=100000", "key 'data.size'", "4096"),
+    "lr_inf": ("optim.lr=inf", "key 'optim.lr'", "finite"),
+    "lr_beyond_float32": ("optim.lr=1e38", "key 'optim.lr'", "less than or equal to 10"),
+    "batch_beyond_sys_maxsize": (f"train.batch_size={2**70}", "key 'train.batch_size'", "65536"),
+    "weight_nan": ("loss.0.weight=nan", "key 'loss.0.weight'", "finite"),
+    "part_weight_inf": ("loss.0.part_weights={lips=inf}", "key 'loss.0.part_weights.lips'", "finite"),
+    "deep_value": ("model.args.x=" + "[" * 40 + "1" + "]" * 40, "key 'model.args.x.0.0", "32"),
+    "deeper_than_python": ("model.args.x=" + "[" * 5000 + "1" + "]" * 5000, "--set value", "nested too deeply"),
+    "newline_in_model": ("model.name=\"a\\nb\"", "key 'model.name'", "unknown model 'a\\nb'"),
+    "unicode_index": ("loss.\u00b2.weight=1", "'loss.\u00b2'", "addressed by index"),
+    "loss_option_value": ('loss.0={name="chroma_weighted", args={base="huber"}}', "chroma_weighted", "'l1', 'mse'"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_VALUES))
+def test_a_bad_value_is_one_line_from_validate_and_from_run(tmp_path, case):
+    override, key, why = BAD_VALUES[case]
+    for command in (["validate", RECIPE], ["run", RECIPE, "--out", tmp_path / "runs"]):
+        line = one_line(cli(*command, "--set", override))
+        assert key in line and why in line, line
+    assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())
+
+
+def test_a_recipe_nested_5000_deep_is_one_line(tmp_path):
+    for nested in ("[" * 5000 + "]" * 5000, "{a = " * 5000 + "1" + "}" * 5000):
+        path = tmp_path / "deep.toml"
+        path.write_text(f'name = "deep"\n[model]\nargs = {{ x = {nested} }}\n')
+        for command in (["validate", path], ["run", path, "--out", tmp_path / "runs"]):
+            line = one_line(cli(*command))
+            assert str(path) in line and "nested too deeply" in line, line
+    assert not (tmp_path / "runs").exists()
+
+
+def test_every_cuda_index_and_the_usual_devices_are_accepted():
+    for device in ("auto", "cpu", "cuda", "cuda:0", "cuda:15", "mps"):
+        assert cli("validate", RECIPE, "--set", f"train.device='{device}'").exit_code == 0, device
+    for device in ("cuda:", "cuda:-1", "gpu", "CPU", "cuda:0 "):
+        assert "key 'train.device'" in one_line(cli("validate", RECIPE, "--set", f"train.device='{device}'"))
+
+
+@pytest.mark.parametrize("name", ["/etc/passwd", "../outside.png", "nested/../../outside.png"])
+def test_a_split_file_names_images_inside_the_data_folder_only(tmp_path, recipe, name):
+    photos = tmp_path / "photos"
+    make_images(photos, count=4)
+    split = tmp_path / "split.txt"
+    split.write_text(f"img_001.jpg\n{name}\n")
+    line = one_line(cli("run", recipe, "--data", photos, "--split", split, "--out", tmp_path / "runs"))
+    assert str(split) in line and repr(name) in line and "stay inside" in line, line
+    assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())
+
+
+def test_bench_bounds_its_size_and_device():
+    assert "must be" in one_line(cli("bench", "--device", "banana"))
+    result = cli("bench", "--size", "100000")
+    assert result.exit_code == 2 and "4096" in result.output and "Traceback" not in result.output

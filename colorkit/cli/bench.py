@@ -15,7 +15,7 @@ from colorkit.engine.build import build_model, resolve_device
 from colorkit.engine.files import atomic_write_json
 from colorkit.errors import ColorkitError
 from colorkit.plugins import get_host
-from colorkit.recipe import DataConfig, _parse_value
+from colorkit.recipe import MAX_SIZE, DataConfig, _parse_value, device_problem
 
 
 def parse_sets(items: list[str], models: list[str]) -> tuple[dict[str, dict], dict]:
@@ -74,7 +74,7 @@ def table(report: dict) -> Table:
 def bench(
     model: list[str] = typer.Option(["cunet"], "--model", "-m", help="A registered model; repeat for several."),
     sets: list[str] = typer.Option([], "--set", help="MODEL.KEY=VALUE model option (cunet.width=16) or data.KEY=VALUE (a recipe's [data] key)."),
-    size: int = typer.Option(256, min=8, help="Network input size (size x size)."),
+    size: int = typer.Option(256, min=8, max=MAX_SIZE, help="Network input size (size x size)."),
     batch: int = typer.Option(16, min=1, help="Images per batch."),
     repeats: int = typer.Option(5, min=1, help="Timed repeats; the median is reported."),
     warmup: int = typer.Option(2, min=0, help="Untimed repeats first."),
@@ -96,6 +96,9 @@ def bench(
 
     if amp_dtype not in ("bf16", "fp16"):
         raise ColorkitError(f"--amp-dtype must be bf16 or fp16, got {amp_dtype!r}")
+    problem = device_problem(device)
+    if problem:
+        raise ColorkitError(f"--device {device!r}: {problem}")
     dev = resolve_device(device)
     if amp and amp_dtype == "fp16" and dev.type != "cuda":
         raise ColorkitError("--amp-dtype fp16 needs CUDA; use bf16 on a CPU")

@@ -1,4 +1,4 @@
-"""``colorkit validate``: check recipes without building anything."""
+"""``colorkit validate``: check recipes without training, as ``colorkit run`` checks them first."""
 
 from __future__ import annotations
 
@@ -8,19 +8,30 @@ from typing import List
 import typer
 from rich.markup import escape
 
-from colorkit.cli.common import EXIT_USAGE, out, print_json, problems
-from colorkit.errors import ColorkitError
+from colorkit.cli.common import EXIT_USAGE, catch_errors, one_line, out, print_json, problems
+from colorkit.engine.build import build_losses
 from colorkit.engine.compare import load_compare
+from colorkit.errors import ColorkitError, RecipeError
 from colorkit.plugins import get_host
-from colorkit.recipe import read_toml, validate_file
+from colorkit.recipe import Recipe, read_toml, validate_file
 
 
+def check_losses(recipe: Recipe, host, source: str) -> None:
+    """The losses' own checks of their option values: each is built, as ``colorkit run`` builds them
+    before it writes anything (a loss may load its frozen feature network's weights)."""
+    try:
+        build_losses(recipe, host)
+    except ColorkitError as exc:
+        raise RecipeError(f"{source}: {exc}") from None
+
+
+@catch_errors
 def validate(
     recipes: List[Path] = typer.Argument(..., help="Recipe files to check."),
     set_: List[str] = typer.Option([], "--set", help="Override a key, e.g. --set train.lr=1e-4 (repeatable)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON record per recipe on stdout instead of lines."),
 ) -> None:
-    """Check recipes and compare recipes: keys, types, ranges, registry names, model options. Builds nothing."""
+    """Check recipes and compare recipes: keys, types, ranges, registry names, model and loss options. Trains nothing."""
     host = get_host()
     bad = 0
     records = []
@@ -28,15 +39,18 @@ def validate(
         try:
             if "base" in read_toml(path):
                 spec = load_compare(path, vary=[], overrides=list(set_), host=host, evaluate_override={})
+                for name, variant in spec.variants.items():
+                    check_losses(variant, host, f"{path} [variant '{name}']")
                 records.append({"path": str(path), "ok": True, "name": spec.name, "variants": list(spec.variants)})
                 if not as_json:
-                    out.print(f"[green]ok[/] {escape(str(path))}: comparison of {len(spec.variants)} variants: {escape(', '.join(spec.variants))}", highlight=False)
+                    out.print(f"[green]ok[/] {one_line(str(path))}: comparison of {len(spec.variants)} variants: {escape(', '.join(spec.variants))}", highlight=False, soft_wrap=True)
                 continue
             recipe = validate_file(path, host, set_)
+            check_losses(recipe, host, str(path))
         except ColorkitError as exc:
             records.append({"path": str(path), "ok": False, "error": str(exc)})
             if not as_json:
-                problems.print(f"[bold red]invalid:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+                problems.print(f"[bold red]invalid:[/] {one_line(str(exc))}", highlight=False, soft_wrap=True)
             bad += 1
             continue
         losses = " + ".join(f"{t.weight:g}*{t.name}" for t in recipe.loss)
@@ -44,7 +58,8 @@ def validate(
         records.append({"path": str(path), "ok": True, "name": recipe.name, "model": recipe.model.name, "loss": losses, "size": recipe.data.size, "preprocess": pre})
         if not as_json:
             shown = f", preprocess {pre}" if pre else ""
-            out.print(f"[green]ok[/] {escape(str(path))}: model {recipe.model.name}, loss {losses}, size {recipe.data.size}{shown}", highlight=False)
+            summary = f"model {recipe.model.name}, loss {losses}, size {recipe.data.size}{shown}"
+            out.print(f"[green]ok[/] {one_line(str(path))}: {escape(summary)}", highlight=False, soft_wrap=True)
     if as_json:
         print_json(records)
     if bad:

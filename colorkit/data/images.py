@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -75,13 +75,20 @@ def find_images(root: str | Path) -> FoundImages:
 
 
 def read_split(root: str | Path, split_file: str | Path) -> tuple[list[Path], list[str]]:
-    """Files named in ``split_file`` (one name a line, relative to ``root``) and the names that are missing."""
+    """Files named in ``split_file`` (one name a line, relative to ``root``) and the names that are missing.
+
+    A name must stay inside ``root``: an absolute name or one with a ``..`` part is refused (exit 2).
+    Bytes that are not UTF-8 name the same bytes on disk.
+    """
     root, split_file = Path(root), Path(split_file)
     try:
-        lines = split_file.read_text(encoding="utf-8").splitlines()
+        lines = split_file.read_text(encoding="utf-8", errors="surrogateescape").splitlines()
     except OSError as exc:
         raise ImageError(split_file, f"cannot read split list: {exc.strerror or exc}") from None
     names = [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+    for name in names:
+        if PurePath(name).is_absolute() or ".." in PurePath(name).parts:
+            raise ColorkitError(f"{split_file}: {name!r}: names must be relative to {root} and stay inside it (no absolute path, no '..')")
     files = [root / n for n in names]
     missing = [n for n, f in zip(names, files) if not f.is_file()]
     return [f for f in files if f.is_file()], missing

@@ -34,7 +34,7 @@ from colorkit.engine.trainer import read_metrics, resume_run, start_run
 from colorkit.errors import ColorkitError, RecipeError
 from colorkit.metric_info import describe
 from colorkit.metrics import protocol_prediction
-from colorkit.recipe import Recipe, apply_overrides, check_name, check_names, parse_recipe, read_toml
+from colorkit.recipe import MAX_SIZE, Recipe, apply_overrides, check_name, check_names, parse_recipe, read_toml
 from colorkit.report.results import CompareResults, VariantResult
 
 FAIR_KEYS = ("data", "seed", "train.epochs", "train.max_images", "train.max_steps", "train.batch_size")
@@ -47,7 +47,7 @@ class EvaluateConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     data: Optional[str] = Field(None, description="folder of colour photos; default: the base recipe's validation images")
     split: Optional[str] = Field(None, description="file listing the photos in `data`")
-    size: int = Field(256, ge=8, description="evaluation resolution")
+    size: int = Field(256, ge=8, le=MAX_SIZE, description="evaluation resolution")
     limit: Optional[int] = Field(None, ge=1, description="use only the first N photos")
     grid: int = Field(6, ge=0, le=32, description="photos in the image grid")
     reference: Optional[str] = Field(None, description="variant the others are compared with (e.g. mse)")
