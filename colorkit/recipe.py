@@ -243,8 +243,17 @@ class TrainConfig(_Section):
 class OutputConfig(_Section):
     """Where runs go and what they write."""
 
-    dir: str = Field("runs", description="parent folder of run directories")
+    dir: str = Field("runs", description="parent folder of run directories; its name must be UTF-8 (TensorBoard and safetensors cannot open other names)")
     samples: int = Field(4, ge=0, le=64, description="validation images in each sample grid")
+
+    @field_validator("dir")
+    @classmethod
+    def _utf8(cls, folder: str) -> str:
+        try:
+            folder.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("the folder name is not UTF-8, which TensorBoard and safetensors cannot open; choose another folder") from None
+        return folder
 
 
 class LogConfig(_Section):
@@ -273,9 +282,14 @@ class Recipe(_Section):
     log: LogConfig = Field(default_factory=LogConfig)
 
     def to_toml(self, command: str | None = None) -> str:
-        """The recipe as TOML, optionally opened by a comment giving its command."""
+        """The recipe as TOML, optionally opened by a comment giving its command.
+
+        Strings keep every character; a folder name that is not UTF-8 (held by Python as surrogates)
+        stays as such; ``atomic_write_text`` writes it as the name's own bytes and :func:`read_toml`
+        reads them back from a run directory's recipe.toml.
+        """
         body = tomli_w.dumps(self.model_dump(mode="json", exclude_none=True))
-        return (f"# {command}\n" if command else "") + body
+        return (f"# {_one_line(command)}\n" if command else "") + body
 
 
 def _one_line(text: str) -> str:
@@ -308,24 +322,36 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise RecipeError(f"--set {item!r}: expected KEY=VALUE, for example train.lr=1e-4")
-        parts = key.strip().split(".")
-        node: Any = raw
-        for i, part in enumerate(parts[:-1]):
-            if isinstance(node, list):
-                node = _list_item(node, part, parts[: i + 1])
-            else:
-                node = node.setdefault(part, {})
-                if not isinstance(node, (dict, list)):
-                    raise RecipeError(f"--set {item!r}: '{'.'.join(parts[: i + 1])}' is not a table")
-        last = parts[-1]
-        if isinstance(node, list):
-            idx = _index(last, parts)
-            if idx > len(node) - 1:
-                raise RecipeError(f"--set {item!r}: '{key}' is out of range")
-            node[idx] = _parse_value(value)
-        else:
-            node[last] = _parse_value(value)
+        _assign(raw, key.strip(), _parse_value(value), f"--set {item!r}")
     return raw
+
+
+def set_values(raw: dict, values: dict[str, Any]) -> dict:
+    """Set dotted keys to values as they are (``{"data.source": folder}``): no TOML parsing, so a
+    path keeps its backslashes, quotes and bytes that are not UTF-8."""
+    for key, value in values.items():
+        _assign(raw, key, value, f"key '{key}'")
+    return raw
+
+
+def _assign(raw: dict, key: str, value: Any, label: str) -> None:
+    parts = key.split(".")
+    node: Any = raw
+    for i, part in enumerate(parts[:-1]):
+        if isinstance(node, list):
+            node = _list_item(node, part, parts[: i + 1])
+        else:
+            node = node.setdefault(part, {})
+        if not isinstance(node, (dict, list)):
+            raise RecipeError(f"{label}: '{'.'.join(parts[: i + 1])}' is not a table")
+    last = parts[-1]
+    if isinstance(node, list):
+        idx = _index(last, parts)
+        if idx > len(node) - 1:
+            raise RecipeError(f"{label}: '{key}' is out of range")
+        node[idx] = value
+    else:
+        node[last] = value
 
 
 def _index(part: str, parts: list[str]) -> int:
@@ -400,14 +426,24 @@ def parse_recipe(raw: dict, source: str) -> Recipe:
 
 
 def read_toml(path: str | Path) -> dict:
-    """A TOML file as a dict; any failure is one :class:`RecipeError` naming the file."""
+    """A TOML file as a dict; any failure is one :class:`RecipeError` naming the file.
+
+    A file must be UTF-8, except a run directory's ``recipe.toml``: colorkit writes a folder name
+    that is not UTF-8 into it as the name's own bytes, and reads them back as the same name.
+    """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise RecipeError(f"{path}: no such recipe file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RecipeError(f"{path}: cannot read recipe: {exc}") from None
+    except OSError as exc:
+        raise RecipeError(f"{path}: cannot read recipe: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if not _is_run_recipe(path):
+            raise RecipeError(f"{path}: cannot read recipe: {exc}") from None
+        text = data.decode("utf-8", "surrogateescape")
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -416,9 +452,16 @@ def read_toml(path: str | Path) -> dict:
         raise RecipeError(f"{path}: nested too deeply (at most {MAX_DEPTH} tables or arrays)") from None
 
 
-def load_recipe(path: str | Path, overrides: list[str] = ()) -> Recipe:
-    """Read, override and validate a recipe file (registry names are checked by :func:`check_names`)."""
-    raw = apply_overrides(read_toml(path), list(overrides))
+def _is_run_recipe(path: Path) -> bool:
+    return path.name == "recipe.toml" and (path.parent / "checkpoints").is_dir()
+
+
+def load_recipe(path: str | Path, overrides: list[str] = (), values: dict[str, Any] | None = None) -> Recipe:
+    """Read, override and validate a recipe file (registry names are checked by :func:`check_names`).
+
+    ``values`` are set after the overrides as they are (see :func:`set_values`): the CLI's paths.
+    """
+    raw = set_values(apply_overrides(read_toml(path), list(overrides)), values or {})
     return parse_recipe(raw, str(path))
 
 

@@ -6,12 +6,15 @@
   are not UTF-8 survive a real (tiny) training and its resume.
 """
 
+import os
+import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from colorkit.cli import create_app
+from colorkit.recipe import read_toml, set_values
 from colorkit.testing import make_images, write_recipe
 
 RECIPE = Path(__file__).parents[1] / "recipes" / "cunet_mse.toml"
@@ -154,3 +157,50 @@ def test_bench_bounds_its_size_and_device():
     assert "must be" in one_line(cli("bench", "--device", "banana"))
     result = cli("bench", "--size", "100000")
     assert result.exit_code == 2 and "4096" in result.output and "Traceback" not in result.output
+
+
+# --- 7. paths pass through untouched --------------------------------------------------------------
+
+FOLDERS = {
+    "backslash": "back\\slash",
+    "both_quotes": "it's \"quoted\"",
+    "not_utf8": os.fsdecode(b"caf\xe9"),
+}
+
+
+def test_typed_values_are_not_parsed_as_toml():
+    raw = set_values({"data": {}}, {"data.source": "a\\b 'c' \"d\"", "output.dir": "x = [1]"})
+    assert raw == {"data": {"source": "a\\b 'c' \"d\""}, "output": {"dir": "x = [1]"}}
+
+
+@pytest.mark.parametrize("case", list(FOLDERS))
+def test_data_split_and_out_paths_survive_a_training_and_its_resume(tmp_path, recipe, case):
+    folder = FOLDERS[case]
+    try:
+        (tmp_path / folder).mkdir()
+    except (OSError, UnicodeEncodeError):
+        pytest.skip(f"this file system cannot name a folder {folder!r}")
+    photos = tmp_path / folder / "photos"
+    make_images(photos, count=6)
+    split = tmp_path / folder / "train.txt"
+    split.write_text("img_001.jpg\nimg_002.png\nimg_004.png\nimg_005.jpg\nnested/img_000.png\n", encoding="utf-8", errors="surrogateescape")
+    out = tmp_path / (folder if case != "not_utf8" else "runs") / "runs"
+    result = cli("run", recipe, "--data", photos, "--split", split, "--out", out, "--set", "train.epochs=1", "--set", "log.tensorboard=false")
+    assert result.exit_code == 0, result.output
+    (run,) = out.iterdir()
+    data = read_toml(run / "recipe.toml")["data"]
+    assert data["source"] == str(photos.resolve()) and data["train_split"] == str(split.resolve())
+    assert read_toml(run / "recipe.toml")["output"]["dir"] == str(out)
+    resumed = cli("run", "--resume", run, "--set", "train.epochs=2")
+    assert resumed.exit_code == 0, resumed.output
+    assert read_toml(run / "recipe.toml")["data"]["source"] == str(photos.resolve())
+
+
+@pytest.mark.skipif(sys.platform == "darwin", reason="macOS file systems refuse names that are not UTF-8")
+def test_an_output_folder_that_is_not_utf8_is_refused_with_one_line(tmp_path, recipe):
+    photos = tmp_path / "photos"
+    make_images(photos, count=4)
+    out = tmp_path / os.fsdecode(b"caf\xe9")
+    line = one_line(cli("run", recipe, "--data", photos, "--out", out))
+    assert "key 'output.dir'" in line and "not UTF-8" in line and "caf\\udce9" in line, line
+    assert not out.exists()

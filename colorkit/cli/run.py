@@ -6,9 +6,11 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from colorkit.cli.common import catch_errors, err, out, print_json
+from colorkit.data.images import printable
 from colorkit.engine import distributed
 from colorkit.engine.trainer import TrainResult, read_metrics, resume_run, start_run
 from colorkit.errors import ColorkitError
@@ -35,17 +37,11 @@ def run(
     else:
         if recipe is None:
             raise ColorkitError("give a recipe file, e.g. colorkit run recipes/cunet_mse.toml, or --resume RUN_DIR")
-        overrides = list(set_)
-        if data is not None:
-            overrides.append(f"data.source={str(data)!r}")
-        if split is not None:
-            overrides.append(f"data.train_split={str(split)!r}")
-        if val_split is not None:
-            overrides.append(f"data.val_split={str(val_split)!r}")
-        if out_dir is not None:
-            overrides.append(f"output.dir={str(out_dir)!r}")
-        trainer = start_run(load_recipe(recipe, overrides), source=str(recipe), console=err)
-        trainer.console.print(f"run directory [bold]{trainer.run_dir}[/] (seed {trainer.seed}, device {trainer.device})")
+        paths = {"data.source": data, "data.train_split": split, "data.val_split": val_split, "output.dir": out_dir}
+        values = {key: str(path) for key, path in paths.items() if path is not None}  # as typed: no quoting, any bytes
+        trainer = start_run(load_recipe(recipe, list(set_), values), source=str(recipe), console=err)
+        shown = escape(printable(str(trainer.run_dir)))
+        trainer.console.print(f"run directory [bold]{shown}[/] (seed {trainer.seed}, device {trainer.device})", highlight=False, soft_wrap=True)
     try:
         result = trainer.run()
     finally:
@@ -79,7 +75,7 @@ def _summary(r: TrainResult, as_json: bool = False) -> None:
     if tensorboard.is_dir():
         rows.append(("curves", f"tensorboard --logdir {tensorboard}"))
     for k, v in rows:
-        table.add_row(k, v)
+        table.add_row(k, escape(printable(v)))  # paths are text, not markup
     out.print(table)
 
 

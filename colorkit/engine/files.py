@@ -54,7 +54,8 @@ def atomic_write_bytes(path: str | Path, data: bytes, check: Callable[[Path], No
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+    """UTF-8; a file name that is not UTF-8 (held by Python as surrogates) is written as its own bytes."""
+    atomic_write_bytes(path, text.encode("utf-8", "surrogateescape"))
 
 
 def atomic_write_json(path: str | Path, obj) -> None:
