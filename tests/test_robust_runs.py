@@ -23,7 +23,7 @@ from colorkit.cli import create_app
 from colorkit.engine import files
 from colorkit.engine.checkpoint import read_checkpoint
 from colorkit.engine.files import atomic_write_bytes, create_run_dir
-from colorkit.engine.trainer import Trainer, _run_lock
+from colorkit.engine.trainer import RunLock, Trainer
 from colorkit.testing import make_images, write_recipe
 
 EPOCHS = 3  # 12 photos, 1 held out, batch 4: 3 steps an epoch, 9 in all
@@ -292,7 +292,7 @@ def test_run_directories_are_never_reused(tmp_path, monkeypatch):
 
 def test_a_run_is_trained_by_one_process_at_a_time(reference, tmp_path):
     run = copy_run(reference, tmp_path)
-    with _run_lock(run):
+    with RunLock(run):
         result = cli("run", "--resume", run, "--set", f"train.epochs={EPOCHS + 1}")
     assert result.exit_code == 2 and "another colorkit process is training this run" in result.output
     assert state_of(run)["epoch"] == EPOCHS

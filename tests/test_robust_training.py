@@ -1,10 +1,14 @@
 """No training on nothing: data that yields no usable image stops a run before it trains, an epoch
 without an optimiser step is an error, and NaN never becomes a best checkpoint or a metric."""
 
+import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -167,7 +171,7 @@ def test_an_epoch_without_a_step_is_an_error_and_keeps_the_last_good_checkpoint(
     before = snapshot(trained)
     trainer = resume_run(trained, overrides=budget, console=QUIET)
     corrupt_in_place(trainer.data.train.files)
-    with pytest.raises(ColorkitError) as caught:
+    with pytest.raises(ColorkitError) as caught, deadline(120):
         trainer.run()
     message = str(caught.value)
     assert "epoch 2: no training image could be read" in message and "nothing was trained" in message
@@ -183,6 +187,22 @@ def test_validation_images_that_become_unreadable_are_an_error(trained):
     with pytest.raises(ColorkitError, match=r"epoch 2: none of the 1 validation images could be read"):
         trainer.run()
     assert snapshot(trained) == before
+
+
+@contextmanager
+def deadline(seconds: int):
+    """Fail (rather than hang) when the block runs for ever."""
+
+    def expired(signum, frame):
+        raise TimeoutError(f"still running after {seconds} s")
+
+    old = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
 
 
 def corrupt_in_place(files: list[Path]) -> None:
@@ -221,3 +241,89 @@ def test_an_older_run_with_a_nan_best_still_saves_a_new_best(trained):
     trainer.run()
     assert best.read_bytes() != old
     assert read_checkpoint(best)[1]["model"] == trainer.model_spec
+
+
+# --- a refused or failed resume changes nothing --------------------------------------------------------------
+
+
+def fingerprint(run: Path) -> dict:
+    """Every file and folder under ``run`` (hidden ones too) with its bytes' hash."""
+    return {str(p.relative_to(run)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir" for p in sorted(run.rglob("*"))}
+
+
+def test_a_resume_refused_during_a_live_run_changes_nothing(tmp_path):
+    """A real training process is running; it is frozen (SIGSTOP, still holding its lock) so that its own
+    writes cannot blur the comparison. Every resume attempt is refused with one line, and the run
+    directory is byte for byte as it was. Then the live run goes on and stops cleanly on SIGTERM."""
+    make_images(tmp_path / "photos", count=12, size=32)
+    recipe = tiny_recipe(tmp_path, tmp_path / "photos", train="epochs = 100000\ncheckpoint_every = 1000\ncheckpoint_every_steps = 2")
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    with open(tmp_path / "live.log", "w") as log:
+        live = subprocess.Popen([sys.executable, "-m", "colorkit", "run", str(recipe)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 180
+        run = None
+        while time.monotonic() < deadline and live.poll() is None:
+            runs = list((tmp_path / "runs").glob("tiny-*")) if (tmp_path / "runs").is_dir() else []
+            if runs and (runs[0] / "checkpoints" / "last.safetensors").is_file() and len(read_lines(runs[0] / "metrics.jsonl")) >= 3:
+                run = runs[0]
+                break
+            time.sleep(0.1)
+        assert run is not None, (tmp_path / "live.log").read_text()
+        live.send_signal(signal.SIGSTOP)
+        time.sleep(0.5)
+        before, recipe_toml = fingerprint(run), (run / "recipe.toml").read_bytes()
+        attempts = {
+            ("--set", "train.epochs=200000"): "another colorkit process is training this run",
+            ("--set", "model.args.width=16"): "another colorkit process is training this run",
+            ("--set", "train.epochs=0"): "train.epochs",  # an invalid override: refused before the lock is even asked
+            ("--set", "train.nosuchkey=1"): "nosuchkey",
+        }
+        for args, phrase in attempts.items():
+            refused(cli("run", "--resume", run, *args), phrase)
+            assert fingerprint(run) == before, args
+    finally:
+        live.send_signal(signal.SIGCONT)
+        live.send_signal(signal.SIGTERM)
+        code = live.wait(120)
+    assert code == 143, (tmp_path / "live.log").read_text()
+    assert "interrupted: SIGTERM: saved a resumable checkpoint" in (tmp_path / "live.log").read_text()
+    epochs = [r["epoch"] for r in strict_json_lines(run / "metrics.jsonl")]
+    assert epochs == list(range(1, len(epochs) + 1)) and len(epochs) >= 3  # nothing trimmed under the live run
+    assert (run / "recipe.toml").read_bytes() == recipe_toml
+
+
+def read_lines(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.is_file() else []
+
+
+def test_a_failed_resume_changes_nothing(trained):
+    """A checkpoint that does not load, another model, data that became unusable: refused with one line,
+    and the temp file, the metrics line newer than the checkpoint and recipe.toml are all left alone.
+    The repairs happen only on a resume that succeeds."""
+    with open(trained / "metrics.jsonl", "a") as f:
+        f.write(json.dumps({"epoch": 7, "train_loss": 1.0}) + "\n")
+    (trained / "checkpoints" / ".last.safetensors.abc.tmp").write_bytes(b"half")
+    last = trained / "checkpoints" / "last.safetensors"
+    good = last.read_bytes()
+    sets = [a for kv in ONE_MORE_EPOCH for a in ("--set", kv)]
+    before = fingerprint(trained)
+    refused(cli("run", "--resume", trained, *sets, "--set", "model.args.width=16"), "checkpoint is for model")
+    assert fingerprint(trained) == before
+    last.write_bytes(good[: len(good) // 2])
+    before = fingerprint(trained)
+    refused(cli("run", "--resume", trained, *sets), "not a readable safetensors checkpoint")
+    assert fingerprint(trained) == before
+    last.write_bytes(good)
+    photos = sorted((trained.parent.parent / "photos").rglob("img_*"))
+    kept = {p: p.read_bytes() for p in photos}
+    corrupt_in_place(photos)
+    before = fingerprint(trained)
+    refused(cli("run", "--resume", trained, *sets), "none of the 8 training images can be read")
+    assert fingerprint(trained) == before
+    for p, data in kept.items():
+        p.write_bytes(data)
+    result = cli("run", "--resume", trained, *sets)
+    assert result.exit_code == 0, result.output
+    assert [r["epoch"] for r in strict_json_lines(trained / "metrics.jsonl")] == [1, 2]
+    assert not list(trained.rglob(".*.tmp")) and "resumed with --set" in (trained / "recipe.toml").read_text()

@@ -16,7 +16,7 @@ import signal
 import sys
 import threading
 import time
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -187,27 +187,44 @@ def _worker_init(worker_id: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-@contextmanager
-def _run_lock(run_dir: Path):
-    """Hold ``RUN/.lock`` while training, so two processes never train one run directory at once."""
-    try:
-        import fcntl
-    except ImportError:  # not on Windows
-        yield
-        return
-    with open(run_dir / ".lock", "w") as f:
+class RunLock:
+    """``RUN/.lock``, held with ``flock`` from the moment a process claims a run directory until it is done
+    with it, so two processes never train (or resume, or repair) one run at once. The lock dies with its
+    process, ``kill -9`` included. A context manager that releases it on exit."""
+
+    def __init__(self, run_dir: Path):
+        self.file = None
+        try:
+            import fcntl
+        except ImportError:  # not on Windows
+            return
+        f = open(run_dir / ".lock", "a")  # "a": an existing lock file is never truncated
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
+            f.close()
             raise ColorkitError(f"{run_dir}: another colorkit process is training this run; wait for it or stop it first") from None
-        yield
+        self.file = f
+
+    def release(self) -> None:
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+
+    def __enter__(self) -> "RunLock":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
 
 
 class Trainer:
     """One run: built from a recipe (new run) or from a run directory (resume)."""
 
-    def __init__(self, recipe: Recipe, run_dir: Path, host, console: Console, resume: bool = False):
+    def __init__(self, recipe: Recipe, run_dir: Path, host, console: Console, resume: bool = False, lock: RunLock | None = None):
         self.recipe, self.run_dir, self.host, self.console = recipe, run_dir, host, console
+        self.lock = lock
+        """The run's lock when it is already held (by :func:`resume_run`); :meth:`run` takes it otherwise."""
         self.seed = recipe.seed
         torch.manual_seed(self.seed)
         random.seed(self.seed)
@@ -331,7 +348,6 @@ class Trainer:
         self.bad_names.update(state.pop("bad_names", []))
         self.state.update(state, done=None)  # a finished run may continue with a larger budget
         self.state["bad_files"] = len(self.bad_names)
-        self._trim_metrics()
 
     def _trim_metrics(self) -> None:
         """Drop metrics.jsonl lines the checkpoint does not know: epochs after it, and a line torn by a crash."""
@@ -564,7 +580,9 @@ class Trainer:
         main = self.world.main
         loggers = open_loggers(self.recipe, self.run_dir, self.host, start_step=s["step"], warn=self.console.print) if main else Loggers()
         stop = StopSignals()
-        with _run_lock(self.run_dir) if main else nullcontext(), progress, loggers, stop:
+        lock = (self.lock or RunLock(self.run_dir)) if main else nullcontext()
+        self.lock = None  # released when this run ends
+        with lock, progress, loggers, stop:
             self.loggers = loggers
             for line in sorted(self.bad_names):
                 self.console.print(f"[yellow]skipped[/] {escape(printable(line))}", highlight=False, soft_wrap=True)
@@ -682,7 +700,9 @@ def resume_run(run_dir: str | Path, *, overrides: list[str] = (), host=None, con
     """Rebuild the trainer of an existing run from its resolved recipe and last checkpoint.
 
     ``overrides`` (for example a larger ``train.epochs``) are applied and written back to the run's
-    recipe.toml, so the run directory keeps describing what was trained.
+    recipe.toml, so the run directory keeps describing what was trained. Nothing in the run directory
+    changes until the overrides are valid, the run's lock is held and the trainer is built with the
+    checkpoint loaded: a refused or failed resume leaves every file as it was.
     """
     run_dir = Path(run_dir)
     if not (run_dir / "recipe.toml").is_file():
@@ -694,15 +714,23 @@ def resume_run(run_dir: str | Path, *, overrides: list[str] = (), host=None, con
     check_names(recipe, host, str(run_dir / "recipe.toml"))
     world = distributed.setup(recipe.train.device)
     distributed.check_batch(recipe.train.batch_size, world)
-    if world.main:
+    lock = RunLock(run_dir) if world.main else None
+    try:
+        console = (console or Console(stderr=True)) if world.main else Console(quiet=True)
+        trainer = Trainer(recipe, run_dir, host, console, resume=True, lock=lock)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+    if world.main:  # everything that can fail has passed: now repair and update the run directory
         for tmp in run_dir.rglob(".*.tmp"):  # left by a crash in the middle of an atomic write
             tmp.unlink(missing_ok=True)
+        trainer._trim_metrics()
         if overrides:
             note = f"colorkit run --resume {run_dir}  (resumed with --set {' --set '.join(overrides)})"
             atomic_write_text(run_dir / "recipe.toml", recipe.to_toml(note))
     world.barrier()
-    console = (console or Console(stderr=True)) if world.main else Console(quiet=True)
-    return Trainer(recipe, run_dir, host, console, resume=True)
+    return trainer
 
 
 def read_metrics(run_dir: str | Path) -> list[dict]:
