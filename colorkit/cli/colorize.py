@@ -1,4 +1,4 @@
-"""``colorkit colorize``: colour photos and folders with a trained checkpoint."""
+"""``colorkit colorize``: colour photos, folders and videos with a pretrained model or a trained checkpoint."""
 
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ from rich.markup import escape
 from colorkit.cli.common import catch_errors, err, out, report_failures
 from colorkit.data.images import find_images, is_image_name, printable, set_max_pixels
 from colorkit import archive
-from colorkit.engine.colorizer import Colorizer
+from colorkit.engine.colorizer import Colorizer, find_checkpoint, names_a_model
 from colorkit.engine.files import atomic_write_bytes
 from colorkit.engine.pipeline import colour_files
 from colorkit.errors import ColorkitError
 from colorkit.outputs import Outputs, input_problem, screen
 from colorkit.video import is_video_name
+from colorkit.zoo import DEFAULT_MODEL
 
 
 def plan(inputs: list[Path], output: Path, outputs: Outputs, *, side_by_side: bool = False) -> tuple[list[tuple[Path, Path]], list[str]]:
@@ -51,10 +52,26 @@ def plan(inputs: list[Path], output: Path, outputs: Outputs, *, side_by_side: bo
     return usable, problems + refused
 
 
+def model_and_inputs(args: list[Path], model: Optional[str]) -> tuple[str, list[Path]]:
+    """``[MODEL] INPUT...``: the first argument is the model when it names one (a run directory, a
+    checkpoint, an ONNX file, a pretrained model), else every argument is an input and the default
+    pretrained model colours them; ``--model`` takes the model out of the arguments."""
+    if model is not None:
+        return model, args
+    if args and names_a_model(args[0]):
+        if len(args) == 1:
+            raise ColorkitError(f"{args[0]} is a model: name the photos, folders or videos to colour after it")
+        return str(args[0]), args[1:]
+    return DEFAULT_MODEL, args
+
+
 @catch_errors
 def colorize(
-    checkpoint: Path = typer.Argument(..., help="A run directory (uses its best checkpoint), a .safetensors checkpoint or a .onnx model from `colorkit export`."),
-    inputs: List[Path] = typer.Argument(..., help="Photos and folders (searched recursively), or videos (mp4, mov, mkv, avi)."),
+    args: List[Path] = typer.Argument(
+        ..., metavar="[MODEL] INPUT...",
+        help=f"An optional model first: a run directory (its best checkpoint), a .safetensors checkpoint, a .onnx model from `colorkit export` or a pretrained model's name (`colorkit models`; default {DEFAULT_MODEL}). Then photos and folders (searched recursively), or videos (mp4, mov, mkv, avi).",
+    ),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="The model, instead of naming it first: a run directory, checkpoint, .onnx file or pretrained model name."),
     output: Path = typer.Option(..., "-o", "--output", help="Output folder, or an image or video file for a single input."),
     device: str = typer.Option("auto", help='"auto", "cpu" or "cuda".'),
     batch_size: int = typer.Option(8, min=1, help="Photos per network batch."),
@@ -73,7 +90,10 @@ def colorize(
 ) -> None:
     """Colour photos: full-resolution L of each photo joined with the predicted ab."""
     set_max_pixels(max_pixels)
-    outputs = Outputs().reads_model(checkpoint)  # every target is checked before the model is loaded
+    named, inputs = model_and_inputs(list(args), model)
+    # a pretrained model's name becomes its checked weights file (fetched on first use)
+    checkpoint = named if Path(named).suffix.lower() == ".onnx" else find_checkpoint(named)
+    outputs = Outputs().reads_model(named).reads_model(checkpoint)  # every target is checked before the model is loaded
     if any(is_video_name(p) for p in inputs):  # streamed through PyAV (colorkit[video]); prints its own summary
         from colorkit.cli.colorize_video import colour_videos, plan_videos
 

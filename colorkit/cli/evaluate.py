@@ -16,7 +16,7 @@ from colorkit.engine.colorizer import Colorizer, find_checkpoint
 from colorkit.engine.evaluate import EvalResult, evaluate as run_evaluation
 from colorkit.engine.files import atomic_write_json
 from colorkit.errors import ColorkitError
-from colorkit.outputs import Outputs
+from colorkit.outputs import Outputs, run_directory
 from colorkit.plugins import get_host
 
 COLUMNS = ("psnr", "ssim", "ab_mse", "colorfulness", "colorfulness_gap")
@@ -38,15 +38,16 @@ def _table(title: str, rows: dict[str, dict[str, float]], truth: float | None, n
 
 def results_path(json_path: Path | None, checkpoint: Path, name: str) -> Path | None:
     """Where ``--json`` puts the results: the path given, else ``name`` in the checkpoint's run
-    directory; None for ``--json -`` (stdout)."""
+    directory (the current folder for a checkpoint outside one, such as a pretrained model's);
+    None for ``--json -`` (stdout)."""
     if json_path == Path("-"):
         return None
-    return json_path or checkpoint.parent.parent / name
+    return json_path or (run_directory(checkpoint) or Path.cwd()) / name
 
 
 @catch_errors
 def evaluate(
-    checkpoint: Path = typer.Argument(..., help="A run directory or a .safetensors checkpoint."),
+    checkpoint: Path = typer.Argument(..., help="A run directory, a .safetensors checkpoint or a pretrained model's name (`colorkit models`)."),
     data: Optional[Path] = typer.Option(None, "--data", help="Folder of colour photos with known truth (this or --video is required)."),
     split: Optional[Path] = typer.Option(None, "--split", help="File listing the photos to use (names relative to --data)."),
     size: int = typer.Option(256, min=8, help="Evaluation resolution: photos are resized to size x size."),
@@ -64,15 +65,15 @@ def evaluate(
     set_max_pixels(max_pixels)
     if video is None and data is None:
         raise ColorkitError("give --data FOLDER (photos with known colour) or --video CLIP")
-    outputs = Outputs("choose another --json").reads_model(checkpoint)  # the results file is checked before any work
-    source = find_checkpoint(checkpoint)
+    source = find_checkpoint(checkpoint)  # a pretrained model's name becomes its checked weights file
+    outputs = Outputs("choose another --json").reads_model(checkpoint).reads_model(source)  # the results file is checked before any work
     if video is not None:  # streamed through PyAV (colorkit[video])
         from colorkit.cli.evaluate_video import evaluate_video_command
 
         target = results_path(json_path, source, f"evaluate-video-{video.stem}.json")
         if target is not None:
             outputs.reads(video).claim(target)
-        return evaluate_video_command(Colorizer.load(checkpoint, device=device), video, target)
+        return evaluate_video_command(Colorizer.load(source, device=device), video, target)
     unsearched: list[str] = []
     if split is not None:
         files, missing = read_split(data, split)
@@ -89,7 +90,7 @@ def evaluate(
     target = results_path(json_path, source, f"evaluate-{(split.stem if split else data.name)}.json")
     if target is not None:
         outputs.claim(target)
-    colorizer = Colorizer.load(checkpoint, device=device)
+    colorizer = Colorizer.load(source, device=device)
     host = get_host()
     metrics = {name: host.metrics.get(name).factory for name in host.metrics.names()}
     with Progress(console=err, transient=True) as progress:

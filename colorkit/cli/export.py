@@ -20,7 +20,7 @@ FORMATS = ("onnx",)
 
 @catch_errors
 def export(
-    checkpoint: Path = typer.Argument(..., help="A run directory (uses its best checkpoint) or a .safetensors checkpoint."),
+    checkpoint: Path = typer.Argument(..., help="A run directory (uses its best checkpoint), a .safetensors checkpoint or a pretrained model's name (`colorkit models`)."),
     output: Path = typer.Option(..., "-o", "--output", help="The model file to write, e.g. model.onnx."),
     format: str = typer.Option("onnx", "--format", help="Output format: onnx (network + decoder, dynamic batch axis)."),
     size: Optional[int] = typer.Option(None, "--size", min=8, help="Network resolution baked into the model (default: the training size)."),
@@ -30,8 +30,8 @@ def export(
         raise ColorkitError(f"--format {format!r}: expected one of {', '.join(FORMATS)}")
     from colorkit.engine.export import export_onnx
 
-    Outputs().reads_model(checkpoint).claim(output)
-    file = find_checkpoint(checkpoint)
+    file = find_checkpoint(checkpoint)  # a pretrained model's name becomes its checked weights file
+    Outputs().reads_model(checkpoint).reads_model(file).claim(output)
     colorizer = Colorizer.load(file, device="cpu", size=size)
     result = export_onnx(colorizer, read_checkpoint(file)[1], output)
     out.print(

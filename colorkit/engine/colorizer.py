@@ -43,6 +43,20 @@ def find_checkpoint(path: str | Path, host=None) -> Path:
     raise CheckpointError(f"{path}: no such checkpoint, run directory or pretrained model; pretrained models: {hint}")
 
 
+MODEL_SUFFIXES = (".safetensors", ".onnx")
+
+
+def names_a_model(arg: str | Path, host=None) -> bool:
+    """Whether a command-line argument names a model rather than a photo: a run directory, a
+    ``.safetensors`` or ``.onnx`` file, or a registered pretrained model that is not also a file here."""
+    path = Path(arg)
+    if path.is_dir():
+        return (path / "checkpoints").is_dir() or (path / "recipe.toml").is_file()
+    if path.suffix.lower() in MODEL_SUFFIXES:
+        return True
+    return not path.exists() and str(arg) in (host or get_host()).registries["pretrained"]
+
+
 def check_network_size(spec: dict, host, size: int) -> int:
     """``size`` if the model can run at ``size x size`` (a multiple of its input stride), else a ColorkitError."""
     factory = host.models.get(spec["name"]).factory
