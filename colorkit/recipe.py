@@ -152,6 +152,7 @@ class ModelConfig(_Section):
 
     name: str = Field("cunet", description="a registered model (`colorkit plugins` lists them)")
     args: dict[str, Any] = Field(default_factory=dict, description="options passed to the model factory")
+    init: Optional[str] = Field(None, description="start from these weights instead of random ones: a pretrained model's name (`colorkit models`), a run directory or a checkpoint; `name` and `args` must build the same network")
 
 
 class LossTerm(_Section):

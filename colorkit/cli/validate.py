@@ -9,20 +9,11 @@ import typer
 from rich.markup import escape
 
 from colorkit.cli.common import EXIT_USAGE, catch_errors, one_line, out, print_json, problems
-from colorkit.engine.build import build_losses
+from colorkit.engine.preflight import preflight
 from colorkit.engine.compare import load_compare
 from colorkit.errors import ColorkitError, RecipeError
 from colorkit.plugins import get_host
-from colorkit.recipe import Recipe, read_toml, validate_file
-
-
-def check_losses(recipe: Recipe, host, source: str) -> None:
-    """The losses' own checks of their option values: each is built, as ``colorkit run`` builds them
-    before it writes anything (a loss may load its frozen feature network's weights)."""
-    try:
-        build_losses(recipe, host)
-    except ColorkitError as exc:
-        raise RecipeError(f"{source}: {exc}") from None
+from colorkit.recipe import read_toml, validate_file
 
 
 @catch_errors
@@ -40,13 +31,13 @@ def validate(
             if "base" in read_toml(path):
                 spec = load_compare(path, vary=[], overrides=list(set_), host=host, evaluate_override={})
                 for name, variant in spec.variants.items():
-                    check_losses(variant, host, f"{path} [variant '{name}']")
+                    preflight(variant, host, f"{path} [variant '{name}']")
                 records.append({"path": str(path), "ok": True, "name": spec.name, "variants": list(spec.variants)})
                 if not as_json:
                     out.print(f"[green]ok[/] {one_line(str(path))}: comparison of {len(spec.variants)} variants: {escape(', '.join(spec.variants))}", highlight=False, soft_wrap=True)
                 continue
             recipe = validate_file(path, host, set_)
-            check_losses(recipe, host, str(path))
+            preflight(recipe, host, str(path))
         except ColorkitError as exc:
             records.append({"path": str(path), "ok": False, "error": str(exc)})
             if not as_json:

@@ -113,6 +113,12 @@ def build_losses(recipe: Recipe, host, channels: list[str] = ()) -> LossSet:
     return LossSet(terms, specs, channels, [dict(t.part_weights) for t in recipe.loss])
 
 
+def model_spec(recipe: Recipe, extra_channels: int, out_channels: int) -> dict:
+    """What a run's checkpoints record about its network: registry name, options and channel counts
+    (L plus ``extra_channels`` preprocessor channels in; ``out_channels``, set by the losses, out)."""
+    return {"name": recipe.model.name, "args": recipe.model.args, "in_channels": 1 + extra_channels, "out_channels": out_channels}
+
+
 def build_model(spec: dict, host) -> nn.Module:
     """A network from ``{"name", "args", "in_channels", "out_channels"}`` (as stored in checkpoints)."""
     try:

@@ -32,7 +32,9 @@ from colorkit.data.images import printable
 from colorkit.data.lab import AB_SCALE, lab_to_rgb, rgb_to_lab, rgb_to_model_io
 from colorkit.engine import checkpoint as ckpt
 from colorkit.engine import distributed
-from colorkit.engine.build import build_losses, build_model, build_optimizer, build_scheduler, resolve_device
+from colorkit.engine import warm_start
+from colorkit.engine.preflight import preflight
+from colorkit.engine.build import build_losses, build_model, build_optimizer, build_scheduler, model_spec, resolve_device
 from colorkit.engine.distributed import ShardBatches
 from colorkit.engine.fast import amp_dtype
 from colorkit.engine.files import append_jsonl, atomic_write_json, atomic_write_text, create_run_dir, read_jsonl
@@ -235,13 +237,11 @@ class Trainer:
         self.preprocess = Preprocessors([s.model_dump() for s in recipe.preprocess], host) if recipe.preprocess else None
         self.data.train.preprocess = self.data.val.preprocess = self.preprocess
         self.losses = build_losses(recipe, host, self.preprocess.channels if self.preprocess else []).to(self.device)
-        self.model_spec = {
-            "name": recipe.model.name,
-            "args": recipe.model.args,
-            "in_channels": 1 + (len(self.preprocess) if self.preprocess else 0),
-            "out_channels": self.losses.out_channels,
-        }
-        self.model = build_model(self.model_spec, host).to(self.device)
+        self.model_spec = model_spec(recipe, len(self.preprocess) if self.preprocess else 0, self.losses.out_channels)
+        self.model = build_model(self.model_spec, host)
+        if recipe.model.init and not resume:  # a resumed run has its own weights
+            warm_start.load(self.model, warm_start.check(recipe.model.init, self.model_spec, self.preprocess.specs if self.preprocess else [], host))
+        self.model = self.model.to(self.device)
         if self.world.active and self.device.type == "cuda":
             self.model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.model)  # statistics of the global batch
         if recipe.train.channels_last in (True, "auto"):  # "auto": faster on CUDA and CPU alike (docs/performance.md)
@@ -676,7 +676,9 @@ def start_run(recipe: Recipe, *, source: str = "recipe", host=None, console: Con
     if recipe.seed is None:
         recipe = recipe.model_copy(update={"seed": random.SystemRandom().randrange(2**31)})
     recipe = recipe.model_copy(update={"data": recipe.data.resolved()})
-    build_losses(recipe, host)  # option values are checked before anything is written
+    if recipe.model.init and Path(recipe.model.init).exists():  # a path, not a pretrained model's name
+        recipe = recipe.model_copy(update={"model": recipe.model.model_copy(update={"init": str(Path(recipe.model.init).resolve())})})
+    preflight(recipe, host, source)  # loss options and model.init are checked before anything is written
     run_dir = None
     if world.main:  # rank 0 names and writes the run directory, then tells the others (with its seed)
         run_dir = create_run_dir(recipe.output.dir, recipe.name)

@@ -1,0 +1,161 @@
+"""A trained run packed as a pretrained model: colour with its name, and fine-tune from it (model.init)."""
+
+import json
+import tomllib
+import types
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from colorkit.cli import create_app
+from colorkit.engine.checkpoint import read_checkpoint
+from colorkit.engine.colorizer import Colorizer
+from colorkit.errors import ColorkitError
+from colorkit.hookspecs import hookimpl
+from colorkit.plugins import get_host
+from colorkit.recipe import load_recipe
+from colorkit.testing import make_images, write_recipe
+from colorkit.zoo import read_card
+
+pytestmark = pytest.mark.slow
+
+
+def cli(*args):
+    return CliRunner().invoke(create_app(), [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("zoo")
+    photos = root / "photos"
+    make_images(photos, count=10)
+    result = cli("run", write_recipe(root / "tiny.toml", photos, root / "runs"))
+    assert result.exit_code == 0, result.output
+    (run,) = (root / "runs").iterdir()
+    evaluation = root / "eval.json"
+    result = cli("evaluate", run, "--data", photos, "--size", 32, "--json", evaluation)
+    assert result.exit_code == 0, result.output
+    return root, photos, run, evaluation
+
+
+@pytest.fixture(scope="module")
+def packed(trained):
+    root, _, run, evaluation = trained
+    result = cli(
+        "models", "pack", run, "--name", "tiny-zoo", "-o", root / "zoo", "--summary", "a tiny test model",
+        "--licence", "test data only", "--eval", f"photos={evaluation}", "--measured-with", "colorkit evaluate tiny-zoo ...",
+        "--recipe", "tiny.toml",
+    )
+    assert result.exit_code == 0, result.output
+    return root / "zoo" / "tiny-zoo.safetensors", root / "zoo" / "tiny-zoo.toml"
+
+
+@pytest.fixture
+def zoo(packed, monkeypatch):
+    """The packed model registered by a fake plugin package (an entry point), in a fresh host."""
+    weights, card_path = packed
+    card = read_card(card_path).model_copy(update={"weights": read_card(card_path).weights.model_copy(update={"source": weights.as_uri()})})
+    plugin = types.SimpleNamespace(colorkit_register_pretrained=hookimpl(lambda register: register(card.name, card)))
+    entry = types.SimpleNamespace(name="tiny-zoo-plugin", value="tiny_zoo", dist=types.SimpleNamespace(version="1.0"), load=lambda: plugin)
+    monkeypatch.setattr("colorkit.plugins._entry_points", lambda: [entry])
+    get_host.cache_clear()
+    yield card
+    get_host.cache_clear()
+
+
+def test_pack_writes_half_precision_weights_and_a_card_from_the_run(trained, packed):
+    _, _, run, _ = trained
+    weights, card_path = packed
+    card = read_card(card_path)
+    tensors, meta = read_checkpoint(weights)
+    assert all(t.dtype == torch.float16 for k, t in tensors.items() if t.is_floating_point())
+    assert meta["pretrained"] == "tiny-zoo" and meta["precision"] == "float16" and meta["size"] == 32
+    assert card.architecture == "cunet" and card.network_size == 32 and card.weights.bytes == weights.stat().st_size
+    assert card.parameters == sum(t.numel() for k, t in tensors.items() if t.is_floating_point() and "running_" not in k)
+    state = json.loads((run / "checkpoints" / "last.json").read_text())["state"]
+    assert card.training.images_seen == state["images"] > 0
+    assert card.metrics["photos"]["model"]["psnr"] > 0 and "gray (ab = 0)" in card.metrics["photos"]
+    assert card.recipe == "tiny.toml" and card.training.command == "colorkit run tiny.toml"
+
+
+def test_half_precision_colours_like_the_original(trained, packed):
+    _, photos, run, _ = trained
+    rgb = np.asarray(Image.open(sorted(photos.glob("*.png"))[0]).convert("RGB"))
+    full = Colorizer.load(run, fast=None).colorize(rgb).astype(int)
+    half = Colorizer.load(packed[0], fast=None).colorize(rgb).astype(int)
+    assert np.abs(full - half).max() <= 2
+
+
+def test_colorize_and_evaluate_take_the_model_by_name(trained, zoo, tmp_path):
+    _, photos, _, _ = trained
+    photo = sorted(photos.glob("*.png"))[0]
+    result = cli("colorize", "tiny-zoo", photo, "-o", tmp_path / "out.png")
+    assert result.exit_code == 0, result.output
+    assert Image.open(tmp_path / "out.png").size == Image.open(photo).size
+    result = cli("colorize", "--model", "tiny-zoo", photos, "-o", tmp_path / "folder")
+    assert result.exit_code == 0 and len(list((tmp_path / "folder").rglob("*.*"))) == 10, result.output
+    result = cli("evaluate", "tiny-zoo", "--data", photos, "--size", 32, "--json", tmp_path / "e.json")
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "e.json").read_text())["n"] == 10
+
+
+def test_an_unknown_model_name_lists_the_installed_ones(trained, zoo, tmp_path):
+    _, photos, _, _ = trained
+    result = cli("colorize", "--model", "tiny-zo", photos, "-o", tmp_path / "x")
+    assert result.exit_code == 2 and "tiny-zo" in result.output and "Did you mean 'tiny-zoo'?" in result.output
+
+
+def _finetune_recipe(root, photos, init, extra=""):
+    path = write_recipe(root / "finetune.toml", photos, root / "ft-runs", extra=extra)
+    text = path.read_text().replace('[model]\nname = "cunet"', f'[model]\nname = "cunet"\ninit = "{init}"')
+    path.write_text(text)
+    return path
+
+
+def test_a_run_starts_from_a_pretrained_model(trained, zoo, tmp_path):
+    from colorkit.engine.trainer import start_run
+
+    _, photos, _, _ = trained
+    recipe = load_recipe(_finetune_recipe(tmp_path, photos, "tiny-zoo"))
+    trainer = start_run(recipe, host=get_host())
+    tensors, _ = read_checkpoint(zoo())
+    for key, value in trainer.model.state_dict().items():
+        assert torch.equal(value.float(), tensors[f"model.{key}"].float()), key
+    assert 'init = "tiny-zoo"' in (trainer.run_dir / "recipe.toml").read_text()
+
+
+def test_init_from_a_run_directory_is_recorded_as_an_absolute_path(trained, tmp_path, monkeypatch):
+    from colorkit.engine.trainer import start_run
+
+    root, photos, run, _ = trained
+    monkeypatch.chdir(run.parent)
+    trainer = start_run(load_recipe(_finetune_recipe(tmp_path, photos, run.name)))
+    assert tomllib.loads((trainer.run_dir / "recipe.toml").read_text())["model"]["init"] == str(run)
+
+
+@pytest.mark.parametrize(
+    "init,change,fragment",
+    [
+        ("RUN", ("width = 8", "width = 12"), "args.width 8 (recipe: 12)"),
+        ("RUN", ('name = "mse"', 'name = "rebalanced_ce"'), "out_channels 2 (recipe: 313)"),
+        ("NOT_A_CHECKPOINT", None, "not a readable safetensors checkpoint"),
+        ("no-such-model", None, "no such checkpoint, run directory or pretrained model"),
+    ],
+)
+def test_init_that_does_not_fit_is_one_line_before_any_run_directory(trained, tmp_path, init, change, fragment):
+    root, photos, run, _ = trained
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"not a checkpoint")
+    init = {"RUN": str(run), "NOT_A_CHECKPOINT": str(junk)}.get(init, init)
+    path = _finetune_recipe(tmp_path, photos, init)
+    if change:
+        path.write_text(path.read_text().replace(*change))
+    result = cli("run", path)
+    assert result.exit_code == 2 and fragment in result.output and "Traceback" not in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "ft-runs").exists() or not any((tmp_path / "ft-runs").iterdir())
+    result = cli("validate", path)
+    assert result.exit_code == 2 and fragment in result.output, result.output
