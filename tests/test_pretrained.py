@@ -159,3 +159,17 @@ def test_init_that_does_not_fit_is_one_line_before_any_run_directory(trained, tm
     assert not (tmp_path / "ft-runs").exists() or not any((tmp_path / "ft-runs").iterdir())
     result = cli("validate", path)
     assert result.exit_code == 2 and fragment in result.output, result.output
+
+
+def test_evaluate_scores_a_constant_tint_beside_gray(trained, tmp_path):
+    _, photos, run, _ = trained
+    result = cli("evaluate", run, "--data", photos, "--size", 32, "--tint", "0,0", "--json", tmp_path / "t.json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads((tmp_path / "t.json").read_text())["overall"]
+    assert rows["tint (ab = 0, 0)"] == rows["gray (ab = 0)"]  # ab = 0 everywhere is the gray baseline
+    result = cli("evaluate", run, "--data", photos, "--size", 32, "--tint", "12.8,15.5", "--json", tmp_path / "t2.json")
+    tinted = json.loads((tmp_path / "t2.json").read_text())["overall"]["tint (ab = 12.8, 15.5)"]
+    assert tinted["colorfulness"] > 0 and tinted["psnr"] != rows["gray (ab = 0)"]["psnr"]
+    for bad in ("12.8", "a,b", "500,0"):
+        result = cli("evaluate", run, "--data", photos, "--tint", bad, "--json", tmp_path / "t3.json")
+        assert result.exit_code == 2 and "--tint" in result.output and len(result.output.strip().splitlines()) == 1, result.output

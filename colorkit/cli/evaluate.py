@@ -36,6 +36,17 @@ def _table(title: str, rows: dict[str, dict[str, float]], truth: float | None, n
     return table
 
 
+def parse_tint(text: str) -> tuple[float, float]:
+    """``"12.8,15.5"`` -> ``(12.8, 15.5)``; anything else is one line naming --tint."""
+    try:
+        a, b = (float(v) for v in text.split(","))
+    except ValueError:
+        raise ColorkitError(f"--tint {text!r}: expected two numbers A,B (LAB a and b), e.g. 12.8,15.5") from None
+    if not all(-128 <= v <= 127 for v in (a, b)):
+        raise ColorkitError(f"--tint {text!r}: LAB a and b lie between -128 and 127")
+    return a, b
+
+
 def results_path(json_path: Path | None, checkpoint: Path, name: str) -> Path | None:
     """Where ``--json`` puts the results: the path given, else ``name`` in the checkpoint's run
     directory (the current folder for a checkpoint outside one, such as a pretrained model's);
@@ -57,12 +68,16 @@ def evaluate(
     max_pixels: Optional[int] = typer.Option(
         None, "--max-pixels", min=1, help="Refuse larger images (width x height; default 89478485, or COLORKIT_MAX_PIXELS)."
     ),
+    tint: Optional[str] = typer.Option(
+        None, "--tint", metavar="A,B", help="Also score one constant ab for every pixel (the training set's mean ab, e.g. 12.8,15.5 for UTKFace): the baseline a model must beat."
+    ),
     video: Optional[Path] = typer.Option(
         None, "--video", help="A clip instead of --data: flicker, and PSNR when the clip is in colour, with and without stabilisation."
     ),
 ) -> None:
     """Measure a checkpoint beside the all-gray baseline; prints tables and writes JSON."""
     set_max_pixels(max_pixels)
+    tint_ab = parse_tint(tint) if tint is not None else None
     if video is None and data is None:
         raise ColorkitError("give --data FOLDER (photos with known colour) or --video CLIP")
     source = find_checkpoint(checkpoint)  # a pretrained model's name becomes its checked weights file
@@ -95,7 +110,7 @@ def evaluate(
     metrics = {name: host.metrics.get(name).factory for name in host.metrics.names()}
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("evaluating", total=len(files))
-        result = run_evaluation(colorizer, files, size=size, metrics=metrics, on_progress=lambda k: progress.advance(task, k))
+        result = run_evaluation(colorizer, files, size=size, metrics=metrics, tint=tint_ab, on_progress=lambda k: progress.advance(task, k))
     record = dict(result.to_json(), failed=unsearched + result.failed, checkpoint=colorizer.source, data=str(data), split=str(split) if split else None, size=size)
     if target is None:
         print_json(record)

@@ -1,4 +1,5 @@
-"""Measure a colorizer on photos with known colour, beside the all-gray baseline (ab = 0).
+"""Measure a colorizer on photos with known colour, beside the all-gray baseline (ab = 0) and,
+on request, a constant tint.
 
 Protocol (as in the UTKFace reference figures): each photo is resized to ``size x size``
 (bicubic); a prediction keeps the photo's true L and replaces ab; every registered metric is computed
@@ -26,6 +27,11 @@ from colorkit.data.lab import join_lab_np, rgb_to_lab_np
 from colorkit.metrics import colorfulness
 
 GRAY = "gray (ab = 0)"
+
+
+def tint_label(tint: tuple[float, float]) -> str:
+    """The row name of the constant-tint baseline."""
+    return f"tint (ab = {tint[0]:g}, {tint[1]:g})"
 
 
 @dataclass
@@ -77,6 +83,7 @@ def evaluate(
     metrics: dict[str, Callable],
     label: str = "model",
     baseline: bool = True,
+    tint: tuple[float, float] | None = None,
     batch_size: int = 16,
     on_progress: Callable[[int], None] | None = None,
 ) -> EvalResult:
@@ -84,7 +91,8 @@ def evaluate(
 
     Metrics get float RGB in [0, 1]; those with ``pred_ab`` / ``true_ab`` keywords also get the
     predicted ab (before the gamut clamp, as the reference protocol measures ab-MSE) and the true ab,
-    in LAB units. ``baseline=False`` leaves out the all-gray row (the same for every model).
+    in LAB units. ``baseline=False`` leaves out the all-gray row (the same for every model); ``tint``
+    (a constant ab, usually the training set's mean) adds a row for that do-nothing-clever prediction.
     """
     extras = {n: {"pred_ab", "true_ab"} & set(inspect.signature(fn).parameters) for n, fn in metrics.items()}
     overall, groups = _Means(), defaultdict(_Means)
@@ -113,6 +121,9 @@ def evaluate(
             if baseline:
                 gray = join_lab_np(lab[..., 0], zero_ab)
                 values[GRAY] = _score(metrics, extras, gray, true, pred_ab=zero_ab, true_ab=lab[..., 1:])
+            if tint is not None:
+                tint_ab = np.broadcast_to(np.asarray(tint, dtype=np.float64), zero_ab.shape)
+                values[tint_label(tint)] = _score(metrics, extras, join_lab_np(lab[..., 0], tint_ab), true, pred_ab=tint_ab, true_ab=lab[..., 1:])
             overall.add(values)
             for key, value in (parse_groups(f.name) or {}).items():
                 groups[f"{key}={value}"].add(values)
