@@ -25,7 +25,8 @@ def reference_soft_encode(ab, k, sigma, extra=0):
     """Every pixel against all 313 centres in float64: squared distances and indices nearest first
     (``k + extra`` of them), and the Gaussian weights of the first ``k``."""
     flat = ab.permute(0, 2, 3, 1).reshape(-1, 2).double()
-    parts = [torch.cdist(chunk, bin_centres().double()).square().topk(k + extra, dim=1, largest=False) for chunk in flat.split(8192)]
+    centres = bin_centres().double()
+    parts = [torch.cdist(chunk, centres).square().topk(k + extra, dim=1, largest=False) for chunk in flat.split(8192)]
     d2, idx = torch.cat([p.values for p in parts]), torch.cat([p.indices for p in parts])
     w = torch.exp(-(d2[:, :k] - d2[:, :1]) / (2 * sigma * sigma))
     return d2, idx, w / w.sum(dim=1, keepdim=True)
@@ -197,7 +198,7 @@ def test_loss_set_decodes_only_for_losses_that_need_ab(monkeypatch):
 # --- soft encoding --------------------------------------------------------------------------------
 
 
-def fine_grid(step, offset=(0.0, 0.0), reach=150.0):
+def fine_grid(step, offset=(0.0, 0.0), reach=160.0):
     """Every ab on a grid of ``step`` LAB units over [-reach, reach]^2, as raw LAB ``(1, 2, 1, N)``."""
     v = torch.arange(-reach, reach + step / 2, step, dtype=torch.float64)
     return (torch.cartesian_prod(v + offset[0], v + offset[1]).T.float()).reshape(1, 2, 1, -1)
@@ -205,8 +206,8 @@ def fine_grid(step, offset=(0.0, 0.0), reach=150.0):
 
 @pytest.mark.parametrize("k", [1, 5, 9])
 def test_soft_encode_is_exact_on_a_fine_grid_inside_and_far_outside_the_gamut(k):
-    # every LAB unit up to 150 (the bins reach 110): the integer grid holds many exact ties between
-    # bins, the shifted one almost none; both reach far past the gamut, where the fallback searches
+    # every LAB unit up to 160 (bins reach 110, the lookup table 150, beyond it all bins are searched):
+    # the integer grid holds many exact ties between bins and hits every cell edge; the shifted one has few ties
     for ab in (fine_grid(1.0), fine_grid(1.0, offset=(0.123, 0.0456))):
         idx, w = soft_encode(ab, bin_centres(), k=k, sigma=5.0)
         flat = ab[0, :, 0].T.double()

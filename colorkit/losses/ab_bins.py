@@ -79,36 +79,39 @@ def _flat_ab(ab: torch.Tensor) -> torch.Tensor:
     return ab.permute(0, 2, 3, 1).reshape(-1, 2)
 
 
-_LATTICE = 13
-"""The lookup table covers lattice points -130..130 (index 0..26) in a and in b."""
+_CELL = GRID / 2
+"""Side of the lookup table's square cells, LAB units."""
+
+_REACH = 150.0
+"""The lookup table covers ab in [-150, 150)^2 (sRGB colours stay within about 110); beyond it every bin is searched."""
 
 
 @functools.lru_cache(maxsize=None)
-def _tables(k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Lookup tables for an exact fast search of the ``k`` nearest bins.
+def _tables(k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Candidate bins per cell of a lookup table, for an exact search of the ``k`` nearest.
 
-    ``lut``: ``(27 * 27,)`` the bin at each lattice point -130..130, or -1. ``cand``: ``(313, M)``
-    for each bin ``j``, every bin within ``d_k(c_j) + 10 * sqrt(2)`` of its centre, where
-    ``d_k(c_j)`` is the distance from ``c_j`` to its k-th nearest bin (rows padded with -1), and
-    ``cand_ab``: their centres (padding far away). A pixel ``x`` that rounds to bin ``j`` lies
-    within ``5 * sqrt(2)`` of ``c_j``, so its own k-th nearest bin is within
-    ``d_k(c_j) + 5 * sqrt(2)`` of it, hence within the candidate radius of ``c_j``: searching the
-    candidates is exact. With k = 5, M is 21 instead of 313.
+    The table cuts [-150, 150)^2 into square cells of side ``h = 5`` (row ``i * 60 + j`` for the
+    cell ``i`` steps along a and ``j`` along b). A pixel ``x`` in the cell with centre ``z`` lies
+    within ``h / sqrt(2)`` of ``z``, so its k-th nearest bin lies within ``d_k(z) + h / sqrt(2)`` of it
+    (``d_k(z)``: the distance from ``z`` to its own k-th nearest bin), and each of its ``k`` nearest
+    bins within ``d_k(z) + h * sqrt(2)`` of ``z``. A cell's candidates are all the bins within that
+    radius (plus 1e-3 for rounding), so searching them alone is exact, ties included.
+
+    Returns ``cand`` ``(3600, M)``: the candidates' indices per cell, nearest the centre first, padded
+    with -1; and ``cand_ab`` ``(3600, M, 2)``: their centres, the padding far away. With k = 5, M is
+    14 instead of 313.
     """
     c = _centres_float64()
-    q = (c / GRID).round().long() + _LATTICE
-    size = 2 * _LATTICE + 1
-    lut = torch.full((size * size,), -1, dtype=torch.long)
-    lut[q[:, 0] * size + q[:, 1]] = torch.arange(c.shape[0])
-    d = torch.cdist(c, c)
-    radius = d.sort(dim=1).values[:, k - 1] + 10.0 * math.sqrt(2.0) + 1e-3
+    v = torch.arange(-_REACH, _REACH, _CELL, dtype=torch.float64) + _CELL / 2
+    d = torch.cdist(torch.cartesian_prod(v, v), c)
+    radius = d.sort(dim=1).values[:, k - 1] + _CELL * math.sqrt(2.0) + 1e-3
     near = d <= radius[:, None]
     width = int(near.sum(dim=1).max())
     order = torch.where(near, d, torch.full_like(d, math.inf)).argsort(dim=1)[:, :width]
     valid = torch.gather(near, 1, order)
     cand = torch.where(valid, order, torch.full_like(order, -1))
     cand_ab = torch.where(valid[..., None], c[order], torch.full_like(c[order], 1e4)).float()
-    return lut, cand, cand_ab
+    return cand, cand_ab
 
 
 _DEVICE_TABLES: dict[tuple[int, str], tuple[torch.Tensor, ...]] = {}
@@ -121,32 +124,34 @@ def _tables_on(k: int, device: torch.device) -> tuple[torch.Tensor, ...]:
     return _DEVICE_TABLES[key]
 
 
+def _search_all(x: torch.Tensor, centres: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    return torch.cdist(x, centres).square().topk(k, dim=1, largest=False, sorted=True)
+
+
 def _knn(x: torch.Tensor, centres: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Squared distances and indices of the ``k`` nearest bins of each row of ``x`` ``(N, 2)``, nearest first.
 
-    Pixels that round to a bin (every displayable colour does) search only that bin's candidates
-    (see :func:`_tables`); the others (far out-of-gamut ab) are compared with all bins.
+    Pixels inside the lookup table search only their cell's candidates (see :func:`_tables`); the
+    others (ab far beyond any colour) are compared with all bins, as is everything when ``k`` is
+    so large that the candidates would be most of the bins.
     """
-    lut, cand, cand_ab = _tables_on(k, x.device)
-    size = 2 * _LATTICE + 1
+    cand, cand_ab = _tables_on(k, x.device)
+    cells = round(2 * _REACH / _CELL)
     d2_parts, idx_parts = [], []
     for chunk in x.split(_CHUNK):
         if k >= cand.shape[1]:
-            dk, ik = torch.cdist(chunk, centres).square().topk(k, dim=1, largest=False, sorted=True)
+            dk, ik = _search_all(chunk, centres, k)
         else:
-            q = (chunk / GRID).round().clamp(-_LATTICE - 1, _LATTICE + 1).long() + _LATTICE
-            inside = ((q >= 0) & (q < size)).all(dim=1)
-            home = torch.where(inside, lut[(q[:, 0] * size + q[:, 1]).clamp(0, size * size - 1)], -1)
-            if k == 1:  # the lattice point a pixel rounds to is its nearest, when it is a bin
-                ik = home.clamp(min=0)[:, None]
-                dk = (chunk - centres[ik[:, 0]]).square().sum(dim=1, keepdim=True)
-            else:
-                dist = (chunk[:, None, :] - cand_ab[home.clamp(min=0)].to(chunk.dtype)).square().sum(dim=-1)
-                dk, pos = dist.topk(k, dim=1, largest=False, sorted=True)
-                ik = torch.gather(cand[home.clamp(min=0)], 1, pos)
-            far = (home < 0).nonzero().flatten()
+            cell = ((chunk + _REACH) / _CELL).floor()
+            inside = ((cell >= 0) & (cell < cells)).all(dim=1)
+            row = torch.where(inside, cell[:, 0] * cells + cell[:, 1], 0).long()
+            ab = cand_ab.index_select(0, row).to(chunk.dtype)  # (n, M, 2)
+            dist = (chunk[:, :1] - ab[..., 0]).square_().add_((chunk[:, 1:] - ab[..., 1]).square_())
+            dk, pos = dist.min(dim=1, keepdim=True) if k == 1 else dist.topk(k, dim=1, largest=False, sorted=True)
+            ik = torch.gather(cand.index_select(0, row), 1, pos)
+            far = (~inside).nonzero().flatten()
             if far.numel():
-                dk[far], ik[far] = torch.cdist(chunk[far], centres).square().topk(k, dim=1, largest=False, sorted=True)
+                dk[far], ik[far] = _search_all(chunk[far], centres, k)
         d2_parts.append(dk)
         idx_parts.append(ik)
     if not d2_parts:
@@ -162,7 +167,7 @@ def soft_encode(ab: torch.Tensor, centres: torch.Tensor, k: int = 5, sigma: floa
     device). Returns ``(index, weight)``, both ``(B, k, H, W)``: bin indices ordered nearest first
     (so ``index[:, 0]`` is the nearest bin, the hard encoding) and weights
     ``exp(-d**2 / (2 sigma**2))`` normalised to sum to 1 over the ``k``. Exact, and cheap: most
-    pixels are compared with about 20 candidate bins, in chunks, so memory stays small.
+    pixels are compared with about 14 candidate bins, in chunks, so memory stays small.
     """
     B, _, H, W = ab.shape
     d2, idx = _knn(_flat_ab(ab.to(centres.dtype)), centres, k)
