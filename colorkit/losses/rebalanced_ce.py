@@ -10,6 +10,7 @@ from typing import Iterable
 
 import numpy as np
 import torch
+from torch.autograd.function import once_differentiable
 
 from colorkit.data.lab import AB_SCALE
 from colorkit.losses.ab_bins import NUM_BINS, bin_centres, gaussian_smooth, nearest_bins, soft_encode
@@ -169,6 +170,7 @@ class _SoftCrossEntropy(torch.autograd.Function):
         return loss
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, grad):
         idx, w, pixel_weight, total = ctx.saved_tensors
         e = ctx.numerator
