@@ -10,7 +10,7 @@ import typer
 from rich.progress import Progress
 from rich.markup import escape
 
-from colorkit.cli.common import catch_errors, err, out, report_failures
+from colorkit.cli.common import catch_errors, check_size, err, out, report_failures
 from colorkit.data.images import find_images, is_image_name, printable, set_max_pixels
 from colorkit import archive
 from colorkit.engine.colorizer import Colorizer, find_checkpoint, names_a_model
@@ -79,7 +79,7 @@ def colorize(
         None, "--max-pixels", min=1, help="Refuse larger images (width x height; default 89478485, or COLORKIT_MAX_PIXELS)."
     ),
     size: Optional[int] = typer.Option(
-        None, "--size", min=8, help="Network resolution (default: the training size); larger: more detail, more time. A multiple of the model's input stride."
+        None, "--size", help="Network resolution (default: the training size); larger: more detail, more time. A multiple of the model's input stride."
     ),
     stabilize: bool = typer.Option(True, "--stabilize/--no-stabilize", help="Videos: carry colour along the motion from frame to frame; --no-stabilize colours each frame alone."),
     side_by_side: bool = typer.Option(False, "--side-by-side", help="Also write NAME_before_after.EXT: the input and the result side by side."),
@@ -89,6 +89,7 @@ def colorize(
     workers: int = typer.Option(2, "--workers", min=1, help="Threads decoding photos and, as many again, encoding results, overlapped with the network."),
 ) -> None:
     """Colour photos: full-resolution L of each photo joined with the predicted ab."""
+    check_size(size)
     set_max_pixels(max_pixels)
     named, inputs = model_and_inputs(list(args), model)
     # a pretrained model's name becomes its checked weights file (fetched on first use)

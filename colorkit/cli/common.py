@@ -16,6 +16,7 @@ from rich.markup import escape
 
 from colorkit.data.images import printable
 from colorkit.errors import ColorkitError
+from colorkit.recipe import size_problem
 
 out = Console()
 err = Console(stderr=True)
@@ -108,3 +109,10 @@ def report_failures(failed: list[str]) -> None:
     for line in failed:
         problems.print(f"[red]failed:[/] {one_line(line)}", highlight=False, soft_wrap=True)
     raise typer.Exit(EXIT_FILES_FAILED)
+
+
+def check_size(size: int | None) -> None:
+    """A ``--size`` outside what any network can run at is one line (the recipe's bound, written once)."""
+    why = size_problem(size) if size is not None else None
+    if why:
+        raise ColorkitError(f"--size {size}: {why}")

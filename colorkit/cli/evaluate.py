@@ -10,7 +10,7 @@ from rich.progress import Progress
 from rich.markup import escape
 from rich.table import Table
 
-from colorkit.cli.common import EXIT_FILES_FAILED, catch_errors, err, out, print_json, problems
+from colorkit.cli.common import EXIT_FILES_FAILED, catch_errors, check_size, err, out, print_json, problems
 from colorkit.data.images import find_images, printable, read_split, set_max_pixels
 from colorkit.engine.colorizer import Colorizer, find_checkpoint
 from colorkit.engine.evaluate import EvalResult, evaluate as run_evaluation
@@ -61,7 +61,7 @@ def evaluate(
     checkpoint: Path = typer.Argument(..., help="A run directory, a .safetensors checkpoint or a pretrained model's name (`colorkit models`)."),
     data: Optional[Path] = typer.Option(None, "--data", help="Folder of colour photos with known truth (this or --video is required)."),
     split: Optional[Path] = typer.Option(None, "--split", help="File listing the photos to use (names relative to --data)."),
-    size: int = typer.Option(256, min=8, help="Evaluation resolution: photos are resized to size x size."),
+    size: int = typer.Option(256, help="Evaluation resolution: photos are resized to size x size."),
     limit: Optional[int] = typer.Option(None, min=1, help="Use only the first N photos."),
     json_path: Optional[Path] = typer.Option(None, "--json", help="Where to write the results (default: beside the checkpoint); - prints them on stdout instead of tables."),
     device: str = typer.Option("auto", help='"auto", "cpu" or "cuda".'),
@@ -76,6 +76,7 @@ def evaluate(
     ),
 ) -> None:
     """Measure a checkpoint beside the all-gray baseline; prints tables and writes JSON."""
+    check_size(size)
     set_max_pixels(max_pixels)
     tint_ab = parse_tint(tint) if tint is not None else None
     if video is None and data is None:

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from rich.markup import escape
 
-from colorkit.cli.common import catch_errors, out
+from colorkit.cli.common import catch_errors, check_size, out
 from colorkit.data.images import printable
 from colorkit.engine.checkpoint import read_checkpoint
 from colorkit.engine.colorizer import Colorizer, find_checkpoint
@@ -23,9 +23,10 @@ def export(
     checkpoint: Path = typer.Argument(..., help="A run directory (uses its best checkpoint), a .safetensors checkpoint or a pretrained model's name (`colorkit models`)."),
     output: Path = typer.Option(..., "-o", "--output", help="The model file to write, e.g. model.onnx."),
     format: str = typer.Option("onnx", "--format", help="Output format: onnx (network + decoder, dynamic batch axis)."),
-    size: Optional[int] = typer.Option(None, "--size", min=8, help="Network resolution baked into the model (default: the training size)."),
+    size: Optional[int] = typer.Option(None, "--size", help="Network resolution baked into the model (default: the training size)."),
 ) -> None:
     """Export a checkpoint to ONNX for `colorkit colorize --backend onnxruntime` (needs colorkit[onnx])."""
+    check_size(size)
     if format not in FORMATS:
         raise ColorkitError(f"--format {format!r}: expected one of {', '.join(FORMATS)}")
     from colorkit.engine.export import export_onnx

@@ -8,7 +8,7 @@ from torch import nn
 from colorkit.errors import ColorkitError
 from colorkit.losses.base import Loss
 from colorkit.preprocess import part_weight_map
-from colorkit.recipe import Recipe
+from colorkit.recipe import Recipe, device_problem
 
 
 class LossSet(nn.Module):
@@ -149,6 +149,10 @@ def build_scheduler(recipe: Recipe, opt: torch.optim.Optimizer, total_steps: int
 
 
 def resolve_device(name: str) -> torch.device:
+    """``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"`` as a torch device."""
+    why = device_problem(name)
+    if why:
+        raise ColorkitError(f"device {name!r}: {why}")
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(name)
