@@ -151,3 +151,13 @@ def test_models_fetch_checks_the_weights(zoo_host, weights_file):
     weights_file.write_bytes(b"tampered")
     result = CliRunner().invoke(create_app(), ["models", "fetch", "tiny-faces"])
     assert result.exit_code == 2 and "the card says" in result.output
+
+
+def test_a_card_whose_architecture_is_missing_names_the_plugin(weights_file):
+    from colorkit.engine.colorizer import find_checkpoint
+    from colorkit.errors import CheckpointError
+
+    card = ModelCard.model_validate(dict(card_dict(weights_file.as_uri()), architecture="fancynet", plugin="colorkit-fancy"))
+    host = create_host(entry_points=False, extra=[("zoo-plugin", _plugin(card))])
+    with pytest.raises(CheckpointError, match=r"'fancynet' network, which needs the plugin colorkit-fancy \(pip install colorkit-fancy\)"):
+        find_checkpoint("tiny-faces", host)

@@ -36,9 +36,14 @@ def find_checkpoint(path: str | Path, host=None) -> Path:
         raise CheckpointError(f"{path}: no checkpoints/best.safetensors or last.safetensors in this folder")
     if path.exists():
         return path
-    pretrained = (host or get_host()).registries["pretrained"]
+    host = host or get_host()
+    pretrained = host.registries["pretrained"]
     if str(path) in pretrained:
-        return pretrained.get(str(path)).factory()
+        card = pretrained.get(str(path)).factory
+        if card.architecture not in host.models:
+            needs = f"the plugin {card.plugin} (pip install {card.plugin})" if card.plugin else "a plugin that is not installed"
+            raise CheckpointError(f"pretrained model '{card.name}' is a '{card.architecture}' network, which needs {needs}")
+        return card()
     hint = pretrained.unknown_message(str(path)).split("; ", 1)[-1] if pretrained.names() else "no pretrained models are installed"
     raise CheckpointError(f"{path}: no such checkpoint, run directory or pretrained model; pretrained models: {hint}")
 
