@@ -80,7 +80,7 @@ def main() -> None:
     out = Path(tempfile.mkdtemp(prefix="colorkit-bench-"))
     try:
         from colorkit import archive
-        from colorkit.engine.files import atomic_write_bytes
+        from colorkit.files import atomic_write_bytes
 
         def save(src, dst, photo, rgb):
             for path, data in archive.outputs(src, photo, rgb, dst, colorizer):

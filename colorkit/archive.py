@@ -315,7 +315,7 @@ def encode8(rgb: np.ndarray, dst: str | Path, meta: Metadata | None = None) -> b
 
 
 def reads_back(size: tuple[int, int]):
-    """A ``check`` for :func:`colorkit.engine.files.atomic_write_bytes`: the written image must open
+    """A ``check`` for :func:`colorkit.files.atomic_write_bytes`: the written image must open
     with Pillow at ``size`` (width, height) and decode (a JPEG at 1/8 scale, which still reads every
     block); else ``ValueError`` with the reason, and the file is not kept."""
 

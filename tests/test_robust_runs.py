@@ -22,8 +22,8 @@ from typer.testing import CliRunner
 from colorkit.cli import create_app
 from colorkit.engine import files
 from colorkit.engine.checkpoint import read_checkpoint
-from colorkit.engine.files import atomic_write_bytes, create_run_dir
 from colorkit.engine.trainer import RunLock, Trainer
+from colorkit.files import atomic_write_bytes, create_run_dir
 from colorkit.testing import make_images, write_recipe
 
 EPOCHS = 3  # 12 photos, 1 held out, batch 4: 3 steps an epoch, 9 in all

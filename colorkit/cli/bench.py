@@ -12,8 +12,8 @@ from rich.table import Table
 
 from colorkit.cli.common import catch_errors, err, out, print_json
 from colorkit.engine.build import build_model, resolve_device
-from colorkit.engine.files import atomic_write_json
 from colorkit.errors import ColorkitError
+from colorkit.files import atomic_write_json
 from colorkit.plugins import get_host
 from colorkit.recipe import MAX_SIZE, DataConfig, _parse_value, device_problem
 

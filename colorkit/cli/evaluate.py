@@ -14,8 +14,8 @@ from colorkit.cli.common import EXIT_FILES_FAILED, catch_errors, check_size, err
 from colorkit.data.images import find_images, printable, read_split, set_max_pixels
 from colorkit.engine.colorizer import Colorizer, find_checkpoint
 from colorkit.engine.evaluate import EvalResult, evaluate as run_evaluation
-from colorkit.engine.files import atomic_write_json
 from colorkit.errors import ColorkitError
+from colorkit.files import atomic_write_json
 from colorkit.outputs import Outputs, run_directory
 from colorkit.plugins import get_host
 

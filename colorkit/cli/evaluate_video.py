@@ -9,7 +9,7 @@ from rich.table import Table
 
 from colorkit.cli.colorize_video import video_progress
 from colorkit.cli.common import out, print_json
-from colorkit.engine.files import atomic_write_json
+from colorkit.files import atomic_write_json
 from colorkit.video import require
 
 ROWS = ("per-frame", "stabilised", "truth")

@@ -13,8 +13,8 @@ from rich.markup import escape
 
 from colorkit.cli.common import catch_errors, err, out, report_failures
 from colorkit.data.images import find_images, open_image, printable, resize_rgb
-from colorkit.engine.files import atomic_write_bytes
 from colorkit.errors import ColorkitError
+from colorkit.files import atomic_write_bytes
 from colorkit.outputs import Outputs, input_problem, screen
 from colorkit.plugins import get_host
 from colorkit.preprocess import Preprocessors, gray_u8

@@ -25,8 +25,8 @@ from safetensors.torch import save as st_save
 from safetensors import safe_open
 
 from colorkit.data.images import printable
-from colorkit.engine.files import atomic_write_bytes, atomic_write_json
 from colorkit.errors import CheckpointError
+from colorkit.files import atomic_write_bytes, atomic_write_json
 
 FORMAT = 1
 

@@ -23,8 +23,8 @@ import torch
 from colorkit import __version__
 from colorkit.data.lab import AB_SCALE
 from colorkit.engine.backends import OnnxBackend, require
-from colorkit.engine.files import atomic_write_bytes
 from colorkit.errors import ColorkitError
+from colorkit.files import atomic_write_bytes
 
 OPSET = 18
 INFERENCE_KEYS = ("model", "size", "decoder", "preprocess")

@@ -20,8 +20,8 @@ import torch
 from colorkit.engine import checkpoint as ckpt
 from colorkit.engine.build import build_model
 from colorkit.engine.colorizer import find_checkpoint
-from colorkit.engine.files import atomic_write_text
 from colorkit.errors import CheckpointError, ColorkitError
+from colorkit.files import atomic_write_text
 from colorkit.zoo.card import ModelCard
 from colorkit.zoo.sources import sha256_of
 

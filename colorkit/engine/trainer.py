@@ -33,12 +33,12 @@ from colorkit.data.lab import AB_SCALE, lab_to_rgb, rgb_to_lab, rgb_to_model_io
 from colorkit.engine import checkpoint as ckpt
 from colorkit.engine import distributed
 from colorkit.engine import warm_start
-from colorkit.engine.preflight import preflight
 from colorkit.engine.build import build_losses, build_model, build_optimizer, build_scheduler, model_spec, resolve_device
 from colorkit.engine.distributed import ShardBatches
 from colorkit.engine.fast import amp_dtype
-from colorkit.engine.files import append_jsonl, atomic_write_json, atomic_write_text, create_run_dir, read_jsonl
+from colorkit.engine.preflight import preflight
 from colorkit.errors import ColorkitError
+from colorkit.files import append_jsonl, atomic_write_json, atomic_write_text, create_run_dir, read_jsonl
 from colorkit.loggers import Loggers, open_loggers
 from colorkit.plugins import get_host
 from colorkit.preprocess import Preprocessors

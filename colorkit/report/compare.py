@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from colorkit.engine.files import atomic_write_bytes, atomic_write_text
+from colorkit.files import atomic_write_bytes, atomic_write_text
 from colorkit.report.html_page import FILES, results_html
 from colorkit.report.photo_grid import GRID_LABEL_H, GRID_MAX_H, GRID_MIN_H, GRID_PAD, GRID_TITLE_H, grid_png
 from colorkit.report.plots import loss_curves_png, metrics_png

@@ -10,7 +10,7 @@ from PIL import Image
 from torchvision.utils import make_grid
 
 from colorkit.data.lab import lab_to_rgb, rgb_to_lab
-from colorkit.engine.files import atomic_write_bytes
+from colorkit.files import atomic_write_bytes
 
 
 def gray_of(rgb: torch.Tensor) -> torch.Tensor:
