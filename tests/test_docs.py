@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 
 from colorkit import hookspecs
-from colorkit.report.docs_pages import hook_signature, hook_specs, pages
+from colorkit.devtools.docs_pages import hook_signature, hook_specs, pages
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("page", sorted(pages()))
 def test_generated_page_matches_the_code(page):
-    assert (ROOT / page).read_text(encoding="utf-8") == pages()[page], f"{page} is stale: run python -m colorkit.report.docs_pages"
+    assert (ROOT / page).read_text(encoding="utf-8") == pages()[page], f"{page} is stale: run python -m colorkit.devtools.docs_pages"
 
 
 def test_every_hook_is_a_kind_and_every_kind_a_hook():

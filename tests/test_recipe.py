@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from colorkit.errors import RecipeError
 from colorkit.engine.compare import load_compare
+from colorkit.errors import RecipeError
 from colorkit.recipe import Recipe, apply_overrides, load_recipe, read_toml, validate_file
 
 RECIPES = sorted((Path(__file__).parents[1] / "recipes").glob("*.toml"))
@@ -110,10 +110,10 @@ def test_to_toml_round_trips(tmp_path):
 
 
 def test_recipe_reference_page_matches_the_schema():
-    from colorkit.report.recipe_reference import reference
+    from colorkit.devtools.recipe_reference import reference
 
     page = Path(__file__).parents[1] / "docs" / "recipe-reference.md"
-    assert page.read_text() == reference(), "regenerate: python -m colorkit.report.recipe_reference > docs/recipe-reference.md"
+    assert page.read_text() == reference(), "regenerate: python -m colorkit.devtools.recipe_reference > docs/recipe-reference.md"
 
 
 def test_a_discriminator_is_not_a_colorizer(tmp_path, builtin_host):

@@ -5,7 +5,7 @@
 - ``docs/hooks.md``: every plugin hook with its exact signature and docstring (from ``hookspecs.py``);
 - ``docs/recipe-reference.md``: every recipe key (from the recipe schema, see :mod:`.recipe_reference`).
 
-Regenerate all of them with ``python -m colorkit.report.docs_pages`` (from the repository root);
+Regenerate all of them with ``python -m colorkit.devtools.docs_pages`` (from the repository root);
 ``--check`` only reports the pages that differ. The tests fail while a committed page is stale.
 """
 
@@ -19,7 +19,7 @@ from typing import Callable
 
 from colorkit import hookspecs
 
-NOTE = "Generated from `{source}` by `python -m colorkit.report.docs_pages`; a test fails when this page and the code disagree."
+NOTE = "Generated from `{source}` by `python -m colorkit.devtools.docs_pages`; a test fails when this page and the code disagree."
 
 
 def _clean(text: str) -> str:
@@ -160,7 +160,7 @@ def hooks_reference() -> str:
 
 def pages() -> dict[str, str]:
     """Path relative to the repository root -> generated content."""
-    from colorkit.report.recipe_reference import reference
+    from colorkit.devtools.recipe_reference import reference
 
     return {"docs/cli.md": cli_reference(), "docs/hooks.md": hooks_reference(), "docs/recipe-reference.md": reference()}
 

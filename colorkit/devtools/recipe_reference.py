@@ -1,6 +1,6 @@
 """The recipe key reference in Markdown, generated from the schema so the docs cannot drift.
 
-Regenerate with ``python -m colorkit.report.recipe_reference > docs/recipe-reference.md``.
+Regenerate with ``python -m colorkit.devtools.recipe_reference > docs/recipe-reference.md``.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def _section(prefix: str, model: type[BaseModel], out: list[str]) -> None:
 
 
 def reference() -> str:
-    out = ["# Recipe reference", "", "Generated from `colorkit/recipe.py` by `python -m colorkit.report.recipe_reference`;", "a test fails when this page and the schema disagree.", ""]
+    out = ["# Recipe reference", "", "Generated from `colorkit/recipe.py` by `python -m colorkit.devtools.recipe_reference`;", "a test fails when this page and the schema disagree.", ""]
     _section("", Recipe, out)
     return "\n".join(out).rstrip() + "\n"
 
