@@ -204,3 +204,36 @@ def test_an_output_folder_that_is_not_utf8_is_refused_with_one_line(tmp_path, re
     line = one_line(cli("run", recipe, "--data", photos, "--out", out))
     assert "key 'output.dir'" in line and "not UTF-8" in line and "caf\\udce9" in line, line
     assert not out.exists()
+
+
+@pytest.fixture
+def tiny_checkpoint(tmp_path) -> Path:
+    from colorkit.engine.build import build_model
+    from colorkit.engine.checkpoint import save_checkpoint
+    from colorkit.plugins import get_host
+    from colorkit.testing import tiny_spec
+
+    path = tmp_path / "tiny.safetensors"
+    save_checkpoint(path, modules={"model": build_model(tiny_spec(), get_host())}, meta={"model": tiny_spec(), "decoder": None, "size": 32, "recipe": "tiny"})
+    return path
+
+
+@pytest.mark.parametrize(
+    "args,fragment",
+    [
+        (["colorize", "CKPT", "PHOTO", "-o", "OUT/x.png", "--size", "100000"], "--size 100000: must be from 8 to 4096"),
+        (["colorize", "CKPT", "PHOTO", "-o", "OUT/x.png", "--size", "2"], "--size 2: must be from 8 to 4096"),
+        (["evaluate", "CKPT", "--data", "DATA", "--size", "100000"], "--size 100000: must be from 8 to 4096"),
+        (["export", "CKPT", "-o", "OUT/m.onnx", "--size", "0"], "--size 0: must be from 8 to 4096"),
+        (["colorize", "CKPT", "PHOTO", "-o", "OUT/x.png", "--device", "banana"], "device 'banana': must be"),
+        (["evaluate", "CKPT", "--data", "DATA", "--device", "cuda:x", "--json", "OUT/e.json"], "device 'cuda:x': must be"),
+    ],
+)
+def test_command_line_sizes_and_devices_are_one_line(tmp_path, tiny_checkpoint, args, fragment):
+    photos = tmp_path / "photos"
+    (photo,) = make_images(photos, count=1)
+    (tmp_path / "out").mkdir()
+    swap = {"CKPT": tiny_checkpoint, "PHOTO": photo, "DATA": photos}
+    args = [str(swap.get(a, a)).replace("OUT", str(tmp_path / "out")) for a in args]
+    assert fragment in one_line(cli(*args))
+    assert not any((tmp_path / "out").iterdir())
