@@ -14,8 +14,8 @@ from pathlib import Path
 
 import torch
 
+from colorkit.build import build_model
 from colorkit.engine.backends import OnnxBackend
-from colorkit.engine.build import build_model
 from colorkit.engine.colorizer import Colorizer
 from colorkit.engine.export import export_onnx
 from colorkit.engine.fast import prepare_for_inference

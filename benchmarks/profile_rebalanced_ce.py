@@ -19,8 +19,8 @@ import time
 
 import torch
 
+from colorkit.build import LossSet, build_model
 from colorkit.data.lab import rgb_to_model_io
-from colorkit.engine.build import LossSet, build_model
 from colorkit.losses.mse import MSELoss
 from colorkit.losses.rebalanced_ce import RebalancedCELoss
 from colorkit.plugins import create_host

@@ -9,8 +9,8 @@ import pytest
 import torch
 from rich.console import Console
 
-from colorkit.engine.build import LossSet
-from colorkit.engine.checkpoint import read_checkpoint
+from colorkit.build import LossSet
+from colorkit.checkpoint import read_checkpoint
 from colorkit.engine.trainer import read_metrics, resume_run, start_run
 from colorkit.hookspecs import hookimpl
 from colorkit.losses.adversarial import AdversarialLoss

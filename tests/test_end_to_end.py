@@ -9,8 +9,8 @@ from PIL import Image
 from skimage.color import rgb2lab
 from typer.testing import CliRunner
 
+from colorkit.checkpoint import read_checkpoint
 from colorkit.cli import create_app
-from colorkit.engine.checkpoint import read_checkpoint
 
 runner = CliRunner()
 

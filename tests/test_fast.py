@@ -112,7 +112,7 @@ def test_amp_choices():
 
 
 def test_colorizer_load_folds_and_keeps_the_colours(tmp_path):
-    from colorkit.engine.checkpoint import save_checkpoint
+    from colorkit.checkpoint import save_checkpoint
     from colorkit.engine.colorizer import Colorizer
 
     spec = tiny_spec("cunet")

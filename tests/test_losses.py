@@ -7,8 +7,8 @@ import pytest
 import torch
 from rich.console import Console
 
+from colorkit.build import LossSet
 from colorkit.data.lab import AB_SCALE, normalize_l, rgb_to_lab
-from colorkit.engine.build import LossSet
 from colorkit.losses import ChromaWeightedLoss, ColorfulnessLoss, L1Loss, MSELoss, RebalancedCELoss
 from colorkit.losses.ab_bins import GAMUT_RADIUS, bin_centres, nearest_bins, soft_encode
 from colorkit.losses.colorfulness import hasler_susstrunk
@@ -250,7 +250,7 @@ def test_rebalanced_ce_decodes_for_the_other_losses():
 
 
 def test_rebalanced_ce_trains_and_colorizes(tmp_path):
-    from colorkit.engine.checkpoint import read_checkpoint
+    from colorkit.checkpoint import read_checkpoint
     from colorkit.engine.colorizer import Colorizer
     from colorkit.engine.trainer import read_metrics, resume_run, start_run
     from colorkit.recipe import load_recipe

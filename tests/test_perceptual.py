@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from colorkit import metrics as M
+from colorkit.build import LossSet
 from colorkit.data.lab import rgb_to_model_io
-from colorkit.engine.build import LossSet
 from colorkit.errors import WeightsUnavailableError
 from colorkit.losses.perceptual import PerceptualLoss, efficientnet_lite0
 from colorkit.models.efficientnet_lite import weight_file

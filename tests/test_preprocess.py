@@ -11,9 +11,9 @@ import torch
 from PIL import Image
 from typer.testing import CliRunner
 
+from colorkit.build import build_losses
+from colorkit.checkpoint import read_checkpoint
 from colorkit.cli import create_app
-from colorkit.engine.build import build_losses
-from colorkit.engine.checkpoint import read_checkpoint
 from colorkit.engine.colorizer import Colorizer
 from colorkit.engine.trainer import Trainer
 from colorkit.errors import ColorkitError, RecipeError

@@ -10,8 +10,8 @@ import torch
 from PIL import Image
 from typer.testing import CliRunner
 
+from colorkit.checkpoint import read_checkpoint
 from colorkit.cli import create_app
-from colorkit.engine.checkpoint import read_checkpoint
 from colorkit.engine.colorizer import Colorizer
 from colorkit.errors import ColorkitError
 from colorkit.hookspecs import hookimpl

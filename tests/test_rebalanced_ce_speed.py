@@ -12,8 +12,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from colorkit.build import LossSet
 from colorkit.data.lab import AB_SCALE, rgb_to_lab
-from colorkit.engine.build import LossSet
 from colorkit.losses import L1Loss, RebalancedCELoss
 from colorkit.losses import rebalanced_ce
 from colorkit.losses.ab_bins import bin_centres, nearest_bins, soft_encode

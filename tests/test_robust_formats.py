@@ -11,9 +11,9 @@ from PIL import Image, ImageCms
 from typer.testing import CliRunner
 
 from colorkit import archive
+from colorkit.build import build_model
+from colorkit.checkpoint import save_checkpoint
 from colorkit.cli import create_app
-from colorkit.engine.build import build_model
-from colorkit.engine.checkpoint import save_checkpoint
 from colorkit.engine.colorizer import Colorizer
 from colorkit.plugins import get_host
 

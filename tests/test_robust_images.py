@@ -22,12 +22,12 @@ from PIL import Image
 from skimage.color import rgb2lab
 from typer.testing import CliRunner
 
+from colorkit.build import build_model
+from colorkit.checkpoint import save_checkpoint
 from colorkit.cli import create_app
 from colorkit.cli.common import safe_streams
 from colorkit.data import images
 from colorkit.data.images import find_images, load_rgb, open_image, printable, set_max_pixels
-from colorkit.engine.build import build_model
-from colorkit.engine.checkpoint import save_checkpoint
 from colorkit.errors import ColorkitError, ImageError
 from colorkit.plugins import get_host
 from colorkit.testing import make_images, tiny_spec, write_recipe

@@ -14,9 +14,9 @@ import torch
 from PIL import Image
 from typer.testing import CliRunner
 
+from colorkit.build import build_model
+from colorkit.checkpoint import save_checkpoint
 from colorkit.cli import create_app
-from colorkit.engine.build import build_model
-from colorkit.engine.checkpoint import save_checkpoint
 from colorkit.engine.colorizer import Colorizer
 from colorkit.outputs import OutputConflict, Outputs, input_problem
 from colorkit.plugins import get_host

@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image
 
+from colorkit.build import build_model
 from colorkit.data.images import open_image
 from colorkit.data.lab import lab_to_rgb, lab_to_rgb_np, rgb_to_lab, rgb_to_lab_np
-from colorkit.engine.build import build_model
 from colorkit.engine.colorizer import Colorizer
 from colorkit.errors import ColorkitError, ImageError
 from colorkit.plugins import create_host

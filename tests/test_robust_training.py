@@ -16,8 +16,8 @@ import torch
 from rich.console import Console
 from typer.testing import CliRunner
 
+from colorkit.checkpoint import read_checkpoint
 from colorkit.cli import create_app
-from colorkit.engine.checkpoint import read_checkpoint
 from colorkit.engine.trainer import Trainer, resume_run
 from colorkit.errors import ColorkitError
 from colorkit.testing import make_images, write_recipe

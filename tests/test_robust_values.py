@@ -208,8 +208,8 @@ def test_an_output_folder_that_is_not_utf8_is_refused_with_one_line(tmp_path, re
 
 @pytest.fixture
 def tiny_checkpoint(tmp_path) -> Path:
-    from colorkit.engine.build import build_model
-    from colorkit.engine.checkpoint import save_checkpoint
+    from colorkit.build import build_model
+    from colorkit.checkpoint import save_checkpoint
     from colorkit.plugins import get_host
     from colorkit.testing import tiny_spec
 

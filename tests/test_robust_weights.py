@@ -12,8 +12,8 @@ import torch
 from safetensors.torch import save_file
 from typer.testing import CliRunner
 
+from colorkit.checkpoint import read_checkpoint, weights_digest
 from colorkit.cli import create_app
-from colorkit.engine.checkpoint import read_checkpoint, weights_digest
 from colorkit.testing import make_images, write_recipe
 
 

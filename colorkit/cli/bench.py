@@ -10,8 +10,8 @@ from pydantic import ValidationError
 from rich import box
 from rich.table import Table
 
+from colorkit.build import build_model, resolve_device
 from colorkit.cli.common import catch_errors, err, out, print_json
-from colorkit.engine.build import build_model, resolve_device
 from colorkit.errors import ColorkitError
 from colorkit.files import atomic_write_json
 from colorkit.plugins import get_host

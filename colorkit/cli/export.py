@@ -8,9 +8,9 @@ from typing import Optional
 import typer
 from rich.markup import escape
 
+from colorkit.checkpoint import read_checkpoint
 from colorkit.cli.common import catch_errors, check_size, out
 from colorkit.data.images import printable
-from colorkit.engine.checkpoint import read_checkpoint
 from colorkit.engine.colorizer import Colorizer, find_checkpoint
 from colorkit.errors import ColorkitError
 from colorkit.outputs import Outputs

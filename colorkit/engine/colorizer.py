@@ -14,10 +14,10 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from colorkit.build import build_model, resolve_device
 from colorkit.data.lab import AB_SCALE, lab_to_rgb, normalize_l, rgb_to_lab
 from colorkit.engine import backends
-from colorkit.engine import checkpoint as ckpt
-from colorkit.engine.build import build_model, resolve_device
+from colorkit import checkpoint as ckpt
 from colorkit.engine.fast import DEFAULTS as FAST_DEFAULTS, FastOptions, prepare_for_inference
 from colorkit.errors import CheckpointError, ColorkitError
 from colorkit.plugins import get_host

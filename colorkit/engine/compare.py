@@ -25,8 +25,8 @@ from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rich.console import Console
 
+from colorkit.checkpoint import read_checkpoint
 from colorkit.data.images import open_image, read_split
-from colorkit.engine.checkpoint import read_checkpoint
 from colorkit.engine.colorizer import Colorizer
 from colorkit.engine.evaluate import GRAY, EvalResult, evaluate
 from colorkit.engine.trainer import read_metrics, resume_run, start_run

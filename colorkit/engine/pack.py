@@ -17,8 +17,8 @@ from pathlib import Path
 import tomli_w
 import torch
 
-from colorkit.engine import checkpoint as ckpt
-from colorkit.engine.build import build_model
+from colorkit.build import build_model
+from colorkit import checkpoint as ckpt
 from colorkit.engine.colorizer import find_checkpoint
 from colorkit.errors import CheckpointError, ColorkitError
 from colorkit.files import atomic_write_text

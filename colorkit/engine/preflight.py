@@ -5,8 +5,8 @@ network the recipe builds."""
 
 from __future__ import annotations
 
+from colorkit.build import LossSet, build_losses, model_spec
 from colorkit.engine import warm_start
-from colorkit.engine.build import LossSet, build_losses, model_spec
 from colorkit.errors import ColorkitError, RecipeError
 from colorkit.preprocess import Preprocessors
 from colorkit.recipe import Recipe

@@ -27,13 +27,13 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from torch.utils.data import DataLoader
 
 import colorkit
+from colorkit.build import build_losses, build_model, build_optimizer, build_scheduler, model_spec, resolve_device
 from colorkit.data.dataset import DataSplit, EpochSampler, build_datasets, collate
 from colorkit.data.images import printable
 from colorkit.data.lab import AB_SCALE, lab_to_rgb, rgb_to_lab, rgb_to_model_io
-from colorkit.engine import checkpoint as ckpt
+from colorkit import checkpoint as ckpt
 from colorkit.engine import distributed
 from colorkit.engine import warm_start
-from colorkit.engine.build import build_losses, build_model, build_optimizer, build_scheduler, model_spec, resolve_device
 from colorkit.engine.distributed import ShardBatches
 from colorkit.engine.fast import amp_dtype
 from colorkit.engine.preflight import preflight

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from torch import nn
 
-from colorkit.engine import checkpoint as ckpt
+from colorkit import checkpoint as ckpt
 from colorkit.engine.colorizer import find_checkpoint
 from colorkit.errors import CheckpointError, ColorkitError
 
