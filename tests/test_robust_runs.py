@@ -19,9 +19,9 @@ import torch
 from safetensors.torch import save_file
 from typer.testing import CliRunner
 
+from colorkit import files
 from colorkit.checkpoint import read_checkpoint
 from colorkit.cli import create_app
-from colorkit.engine import files
 from colorkit.engine.trainer import RunLock, Trainer
 from colorkit.files import atomic_write_bytes, create_run_dir
 from colorkit.testing import make_images, write_recipe
