@@ -23,8 +23,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from colorkit.engine.colorizer import Colorizer
-from colorkit.engine.pipeline import colour_files
+from colorkit.inference.colorizer import Colorizer
+from colorkit.inference.pipeline import colour_files
 
 
 def peak_rss_mb() -> float:

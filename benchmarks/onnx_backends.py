@@ -15,10 +15,10 @@ from pathlib import Path
 import torch
 
 from colorkit.build import build_model
-from colorkit.engine.backends import OnnxBackend
-from colorkit.engine.colorizer import Colorizer
-from colorkit.engine.export import export_onnx
-from colorkit.engine.fast import prepare_for_inference
+from colorkit.inference.backends import OnnxBackend
+from colorkit.inference.colorizer import Colorizer
+from colorkit.inference.export import export_onnx
+from colorkit.inference.fast import prepare_for_inference
 from colorkit.plugins import get_host
 
 MODELS = {

@@ -30,7 +30,7 @@ from PIL import Image
 
 
 def run_clips(checkpoint: str, frames: int, size: tuple[int, int], clips_dir: Path, device: str) -> dict:
-    from colorkit.engine.colorizer import Colorizer
+    from colorkit.inference.colorizer import Colorizer
     from colorkit.video.io import write_clip
     from colorkit.video.pipeline import evaluate_video
     from colorkit.video.synthetic import demo_shots, render, sample_photos_rgb
@@ -110,7 +110,7 @@ def size_tradeoff(checkpoint: str, sizes: list[int], device: str, repeats: int =
     """``colorize --size N`` on the two sample portraits at full resolution: seconds per photo (network
     and join; the fastest of ``repeats`` runs) and PSNR against the colour original, for each N."""
     from colorkit.archive import to_l
-    from colorkit.engine.colorizer import Colorizer
+    from colorkit.inference.colorizer import Colorizer
     from colorkit.metrics import psnr
     from colorkit.video.synthetic import sample_photos_rgb
 

@@ -22,9 +22,9 @@ import numpy as np
 from rich.console import Console
 
 from colorkit.engine import distributed
-from colorkit.engine.colorizer import Colorizer, find_checkpoint
 from colorkit.engine.trainer import resume_run, start_run
 from colorkit.errors import ColorkitError
+from colorkit.inference.colorizer import Colorizer, find_checkpoint
 from colorkit.recipe import Recipe, apply_overrides, load_recipe, parse_recipe
 
 __all__ = ["colorize", "load_colorizer", "resolve_model", "train"]
@@ -67,7 +67,7 @@ def resolve_model(model: str | Path) -> Path:
 
 
 def load_colorizer(model: str | Path, *, device: str = "auto") -> Colorizer:
-    """A :class:`~colorkit.engine.colorizer.Colorizer` for a run directory, a checkpoint or a
+    """A :class:`~colorkit.inference.colorizer.Colorizer` for a run directory, a checkpoint or a
     ``.onnx`` file (see :func:`resolve_model`); ``device`` is "auto", "cpu", "cuda", "cuda:1", "mps". ::
 
         colorizer = colorkit.load_colorizer("runs/cunet_mse-20261126-111917", device="cpu")

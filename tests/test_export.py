@@ -16,9 +16,9 @@ pytest.importorskip("onnxscript")
 from colorkit.build import build_model  # noqa: E402
 from colorkit.checkpoint import save_checkpoint  # noqa: E402
 from colorkit.cli import create_app  # noqa: E402
-from colorkit.engine import backends  # noqa: E402
-from colorkit.engine.colorizer import Colorizer  # noqa: E402
 from colorkit.errors import ColorkitError  # noqa: E402
+from colorkit.inference import backends  # noqa: E402
+from colorkit.inference.colorizer import Colorizer  # noqa: E402
 from colorkit.plugins import get_host  # noqa: E402
 from colorkit.testing import tiny_spec  # noqa: E402
 

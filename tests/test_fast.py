@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from colorkit.engine.fast import FastOptions, amp_dtype, fold_batchnorm, prepare_for_inference
+from colorkit.inference.fast import FastOptions, amp_dtype, fold_batchnorm, prepare_for_inference
 from colorkit.plugins import create_host
 from colorkit.testing import TINY_ARGS, tiny_spec
 
@@ -113,7 +113,7 @@ def test_amp_choices():
 
 def test_colorizer_load_folds_and_keeps_the_colours(tmp_path):
     from colorkit.checkpoint import save_checkpoint
-    from colorkit.engine.colorizer import Colorizer
+    from colorkit.inference.colorizer import Colorizer
 
     spec = tiny_spec("cunet")
     torch.manual_seed(0)

@@ -11,9 +11,9 @@ from PIL import Image
 from colorkit.build import build_model
 from colorkit.data import images
 from colorkit.data.lab import lab_to_rgb, rgb_to_lab
-from colorkit.engine import colorizer as colorizer_module
-from colorkit.engine import pipeline
-from colorkit.engine.colorizer import Colorizer
+from colorkit.inference import colorizer as colorizer_module
+from colorkit.inference import pipeline
+from colorkit.inference.colorizer import Colorizer
 from colorkit.plugins import get_host
 from colorkit.testing import tiny_spec
 

@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 from colorkit.build import build_losses
 from colorkit.checkpoint import read_checkpoint
 from colorkit.cli import create_app
-from colorkit.engine.colorizer import Colorizer
 from colorkit.engine.trainer import Trainer
 from colorkit.errors import ColorkitError, RecipeError
 from colorkit.hookspecs import hookimpl
+from colorkit.inference.colorizer import Colorizer
 from colorkit.losses import ChromaWeightedLoss, L1Loss, MSELoss
 from colorkit.plugins import create_host
 from colorkit.preprocess import FaceEllipse, Preprocessor, Preprocessors, gray_u8, part_weight_map

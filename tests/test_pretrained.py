@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 
 from colorkit.checkpoint import read_checkpoint
 from colorkit.cli import create_app
-from colorkit.engine.colorizer import Colorizer
 from colorkit.errors import ColorkitError
 from colorkit.hookspecs import hookimpl
+from colorkit.inference.colorizer import Colorizer
 from colorkit.plugins import get_host
 from colorkit.recipe import load_recipe
 from colorkit.testing import make_images, write_recipe

@@ -14,7 +14,7 @@ from colorkit import archive
 from colorkit.build import build_model
 from colorkit.checkpoint import save_checkpoint
 from colorkit.cli import create_app
-from colorkit.engine.colorizer import Colorizer
+from colorkit.inference.colorizer import Colorizer
 from colorkit.plugins import get_host
 
 TINY = {"name": "cunet", "args": {"width": 8, "depth": 3, "dilations": [1, 2]}, "in_channels": 1, "out_channels": 2}

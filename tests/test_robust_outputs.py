@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from colorkit.build import build_model
 from colorkit.checkpoint import save_checkpoint
 from colorkit.cli import create_app
-from colorkit.engine.colorizer import Colorizer
+from colorkit.inference.colorizer import Colorizer
 from colorkit.outputs import OutputConflict, Outputs, input_problem
 from colorkit.plugins import get_host
 from colorkit.testing import tiny_spec

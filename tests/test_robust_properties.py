@@ -18,8 +18,8 @@ from PIL import Image
 from colorkit.build import build_model
 from colorkit.data.images import open_image
 from colorkit.data.lab import lab_to_rgb, lab_to_rgb_np, rgb_to_lab, rgb_to_lab_np
-from colorkit.engine.colorizer import Colorizer
 from colorkit.errors import ColorkitError, ImageError
+from colorkit.inference.colorizer import Colorizer
 from colorkit.plugins import create_host
 from colorkit.testing import tiny_spec
 

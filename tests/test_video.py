@@ -14,7 +14,7 @@ av = pytest.importorskip("av")
 cv2 = pytest.importorskip("cv2")
 
 from colorkit.cli import create_app  # noqa: E402
-from colorkit.engine.colorizer import Colorizer  # noqa: E402
+from colorkit.inference.colorizer import Colorizer  # noqa: E402
 from colorkit.video.flicker import FlickerMeter, video_flicker  # noqa: E402
 from colorkit.video.io import count_frames, probe, read_frames, transcode, write_clip  # noqa: E402
 from colorkit.video.pipeline import colour_batch, evaluate_frames  # noqa: E402

@@ -154,7 +154,7 @@ def test_models_fetch_checks_the_weights(zoo_host, weights_file):
 
 
 def test_a_card_whose_architecture_is_missing_names_the_plugin(weights_file):
-    from colorkit.engine.colorizer import find_checkpoint
+    from colorkit.inference.colorizer import find_checkpoint
     from colorkit.errors import CheckpointError
 
     card = ModelCard.model_validate(dict(card_dict(weights_file.as_uri()), architecture="fancynet", plugin="colorkit-fancy"))

@@ -20,8 +20,8 @@ from colorkit.bench.peak import matmul_peak
 from colorkit.bench.timing import median_seconds, synchronize
 from colorkit.data.dataset import build_datasets, collate
 from colorkit.data.lab import rgb_to_model_io
-from colorkit.engine.fast import DEFAULTS, FastOptions, amp_dtype, autocast, prepare_for_inference
 from colorkit.errors import ColorkitError
+from colorkit.inference.fast import DEFAULTS, FastOptions, amp_dtype, autocast, prepare_for_inference
 from colorkit.recipe import DataConfig
 
 

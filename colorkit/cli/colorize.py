@@ -13,10 +13,10 @@ from rich.markup import escape
 from colorkit import archive
 from colorkit.cli.common import catch_errors, check_size, err, out, report_failures
 from colorkit.data.images import find_images, is_image_name, printable, set_max_pixels
-from colorkit.engine.colorizer import Colorizer, find_checkpoint, names_a_model
-from colorkit.engine.pipeline import colour_files
 from colorkit.errors import ColorkitError
 from colorkit.files import atomic_write_bytes
+from colorkit.inference.colorizer import Colorizer, find_checkpoint, names_a_model
+from colorkit.inference.pipeline import colour_files
 from colorkit.outputs import Outputs, input_problem, screen
 from colorkit.video import is_video_name
 from colorkit.zoo import DEFAULT_MODEL

@@ -12,10 +12,10 @@ from rich.table import Table
 
 from colorkit.cli.common import EXIT_FILES_FAILED, catch_errors, check_size, err, out, print_json, problems
 from colorkit.data.images import find_images, printable, read_split, set_max_pixels
-from colorkit.engine.colorizer import Colorizer, find_checkpoint
-from colorkit.engine.evaluate import EvalResult, evaluate as run_evaluation
 from colorkit.errors import ColorkitError
 from colorkit.files import atomic_write_json
+from colorkit.inference.colorizer import Colorizer, find_checkpoint
+from colorkit.inference.evaluate import EvalResult, evaluate as run_evaluation
 from colorkit.outputs import Outputs, run_directory
 from colorkit.plugins import get_host
 

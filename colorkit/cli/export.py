@@ -11,8 +11,8 @@ from rich.markup import escape
 from colorkit.checkpoint import read_checkpoint
 from colorkit.cli.common import catch_errors, check_size, out
 from colorkit.data.images import printable
-from colorkit.engine.colorizer import Colorizer, find_checkpoint
 from colorkit.errors import ColorkitError
+from colorkit.inference.colorizer import Colorizer, find_checkpoint
 from colorkit.outputs import Outputs
 
 FORMATS = ("onnx",)
@@ -29,7 +29,7 @@ def export(
     check_size(size)
     if format not in FORMATS:
         raise ColorkitError(f"--format {format!r}: expected one of {', '.join(FORMATS)}")
-    from colorkit.engine.export import export_onnx
+    from colorkit.inference.export import export_onnx
 
     file = find_checkpoint(checkpoint)  # a pretrained model's name becomes its checked weights file
     Outputs().reads_model(checkpoint).reads_model(file).claim(output)

@@ -27,11 +27,11 @@ from rich.console import Console
 
 from colorkit.checkpoint import read_checkpoint
 from colorkit.data.images import open_image, read_split
-from colorkit.engine.colorizer import Colorizer
-from colorkit.engine.evaluate import GRAY, EvalResult, evaluate
 from colorkit.engine.trainer import read_metrics, resume_run, start_run
 from colorkit.errors import ColorkitError, RecipeError
 from colorkit.files import atomic_write_json, atomic_write_text, create_run_dir
+from colorkit.inference.colorizer import Colorizer
+from colorkit.inference.evaluate import GRAY, EvalResult, evaluate
 from colorkit.metric_info import describe
 from colorkit.metrics import protocol_prediction
 from colorkit.recipe import MAX_SIZE, Recipe, apply_overrides, check_name, check_names, parse_recipe, read_toml

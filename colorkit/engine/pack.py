@@ -17,11 +17,11 @@ from pathlib import Path
 import tomli_w
 import torch
 
-from colorkit.build import build_model
 from colorkit import checkpoint as ckpt
-from colorkit.engine.colorizer import find_checkpoint
+from colorkit.build import build_model
 from colorkit.errors import CheckpointError, ColorkitError
 from colorkit.files import atomic_write_text
+from colorkit.inference.colorizer import find_checkpoint
 from colorkit.zoo.card import ModelCard
 from colorkit.zoo.sources import sha256_of
 

@@ -27,18 +27,18 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from torch.utils.data import DataLoader
 
 import colorkit
+from colorkit import checkpoint as ckpt
 from colorkit.build import build_losses, build_model, build_optimizer, build_scheduler, model_spec, resolve_device
 from colorkit.data.dataset import DataSplit, EpochSampler, build_datasets, collate
 from colorkit.data.images import printable
 from colorkit.data.lab import AB_SCALE, lab_to_rgb, rgb_to_lab, rgb_to_model_io
-from colorkit import checkpoint as ckpt
 from colorkit.engine import distributed
 from colorkit.engine import warm_start
 from colorkit.engine.distributed import ShardBatches
-from colorkit.engine.fast import amp_dtype
 from colorkit.engine.preflight import preflight
 from colorkit.errors import ColorkitError
 from colorkit.files import append_jsonl, atomic_write_json, atomic_write_text, create_run_dir, read_jsonl
+from colorkit.inference.fast import amp_dtype
 from colorkit.loggers import Loggers, open_loggers
 from colorkit.plugins import get_host
 from colorkit.preprocess import Preprocessors

@@ -12,8 +12,8 @@ from pathlib import Path
 from torch import nn
 
 from colorkit import checkpoint as ckpt
-from colorkit.engine.colorizer import find_checkpoint
 from colorkit.errors import CheckpointError, ColorkitError
+from colorkit.inference.colorizer import find_checkpoint
 
 
 def _differences(saved: dict, wanted: dict) -> list[str]:

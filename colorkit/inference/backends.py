@@ -1,7 +1,7 @@
 """Where the network runs: eager torch or ONNX Runtime, behind one small interface.
 
 A backend maps the network input ``(B, C, S, S)`` (normalised L plus any preprocessor channels, see
-:meth:`colorkit.engine.colorizer.Colorizer.network_inputs`) to ab normalised by ``AB_SCALE``,
+:meth:`colorkit.inference.colorizer.Colorizer.network_inputs`) to ab normalised by ``AB_SCALE``,
 ``(B, 2, S, S)``: ``decode(model(x))``. The ONNX graph has the decode inside it.
 
 ``auto`` picks ONNX Runtime on a CPU when it is installed (faster on the dev CPU for every measured
@@ -73,7 +73,7 @@ class TorchBackend:
 
 
 class OnnxBackend:
-    """An ``onnxruntime.InferenceSession`` of a model written by :func:`colorkit.engine.export.export_onnx`."""
+    """An ``onnxruntime.InferenceSession`` of a model written by :func:`colorkit.inference.export.export_onnx`."""
 
     name = "onnxruntime"
 

@@ -1,7 +1,7 @@
 """Export a checkpoint to ONNX: the network and its decoder in one graph, with a dynamic batch axis.
 
 The graph maps ``x`` ``(batch, C, S, S)`` (the network input of
-:meth:`colorkit.engine.colorizer.Colorizer.network_inputs`) to ``ab`` ``(batch, 2, S, S)``, normalised
+:meth:`colorkit.inference.colorizer.Colorizer.network_inputs`) to ``ab`` ``(batch, 2, S, S)``, normalised
 by ``AB_SCALE`` (a rebalanced_ce checkpoint's 313 bin logits are decoded inside the graph). The
 checkpoint's metadata travels in the model's ``metadata_props`` (``colorkit``: its JSON; also
 ``colorkit_version``, ``size``, ``model``, ``ab_scale`` for people reading the file), so running it
@@ -22,9 +22,9 @@ import torch
 
 from colorkit import __version__
 from colorkit.data.lab import AB_SCALE
-from colorkit.engine.backends import OnnxBackend, require
 from colorkit.errors import ColorkitError
 from colorkit.files import atomic_write_bytes
+from colorkit.inference.backends import OnnxBackend, require
 
 OPSET = 18
 INFERENCE_KEYS = ("model", "size", "decoder", "preprocess")

@@ -20,10 +20,10 @@ import torch.nn.functional as F
 from PIL import Image
 
 from colorkit.data.images import open_image
-from colorkit.data.labels import parse_groups
-from colorkit.engine.colorizer import Colorizer
-from colorkit.errors import ImageError
 from colorkit.data.lab import join_lab_np, rgb_to_lab_np
+from colorkit.data.labels import parse_groups
+from colorkit.errors import ImageError
+from colorkit.inference.colorizer import Colorizer
 from colorkit.metrics import colorfulness
 
 GRAY = "gray (ab = 0)"

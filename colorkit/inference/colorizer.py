@@ -14,12 +14,12 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from colorkit import checkpoint as ckpt
 from colorkit.build import build_model, resolve_device
 from colorkit.data.lab import AB_SCALE, lab_to_rgb, normalize_l, rgb_to_lab
-from colorkit.engine import backends
-from colorkit import checkpoint as ckpt
-from colorkit.engine.fast import DEFAULTS as FAST_DEFAULTS, FastOptions, prepare_for_inference
 from colorkit.errors import CheckpointError, ColorkitError
+from colorkit.inference import backends
+from colorkit.inference.fast import DEFAULTS as FAST_DEFAULTS, FastOptions, prepare_for_inference
 from colorkit.plugins import get_host
 from colorkit.preprocess import Preprocessors
 
@@ -118,7 +118,7 @@ class Colorizer:
         """Load a checkpoint (or a ``.onnx`` file from ``colorkit export``); ``size`` runs the network at
         another resolution than it was trained at (larger: more detail, more time), checked against the
         model's input stride. ``backend``: "torch", "onnxruntime" (a checkpoint is exported once to
-        the cache) or "auto" (see :mod:`colorkit.engine.backends`); a ``.onnx`` file runs with onnxruntime."""
+        the cache) or "auto" (see :mod:`colorkit.inference.backends`); a ``.onnx`` file runs with onnxruntime."""
         host = host or get_host()
         if Path(path).suffix.lower() == ".onnx":
             return cls._load_onnx(Path(path), device=device, size=size, host=host)
@@ -135,13 +135,13 @@ class Colorizer:
         decode = host.losses.build(decoder["name"], **decoder["args"]).to(dev).decode if decoder else (lambda out: out)
         if size is not None:
             size = check_network_size(spec, host, size)
-        if fast is not None:  # inference fast paths (engine/fast.py; None: the model exactly as trained)
+        if fast is not None:  # inference fast paths (inference/fast.py; None: the model exactly as trained)
             model = prepare_for_inference(model.to(dev), torch.zeros(1, spec["in_channels"], size or trained, size or trained, device=dev), fast)
         preprocess = _preprocessors(meta, host, file)
         colorizer = cls(model.to(dev), decode, size or trained, dev, str(file), trained_size=trained, preprocess=preprocess)
         if backends.choose(backend, dev) == "onnxruntime":
             from colorkit.data.cache import cache_root
-            from colorkit.engine.export import cached_onnx
+            from colorkit.inference.export import cached_onnx
 
             colorizer.backend = backends.OnnxBackend(cached_onnx(file, colorizer, meta, cache_root()), dev)
         return colorizer
