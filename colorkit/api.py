@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
-from colorkit.engine import distributed
-from colorkit.engine.trainer import resume_run, start_run
+from colorkit.training import distributed
 from colorkit.errors import ColorkitError
 from colorkit.inference.colorizer import Colorizer, find_checkpoint
 from colorkit.recipe import Recipe, apply_overrides, load_recipe, parse_recipe
+from colorkit.training.trainer import resume_run, start_run
 
 __all__ = ["colorize", "load_colorizer", "resolve_model", "train"]
 

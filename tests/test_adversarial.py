@@ -11,13 +11,13 @@ from rich.console import Console
 
 from colorkit.build import LossSet
 from colorkit.checkpoint import read_checkpoint
-from colorkit.engine.trainer import read_metrics, resume_run, start_run
 from colorkit.hookspecs import hookimpl
 from colorkit.losses.adversarial import AdversarialLoss
 from colorkit.models.patchgan import PatchGAN
 from colorkit.plugins import create_host
 from colorkit.recipe import load_recipe
 from colorkit.testing import make_images, write_recipe
+from colorkit.training.trainer import read_metrics, resume_run, start_run
 
 TINY = dict(disc_width=8, disc_layers=2)
 

@@ -7,9 +7,9 @@ import pytest
 from typer.testing import CliRunner
 
 from colorkit.cli import create_app
-from colorkit.engine.compare import load_compare
 from colorkit.errors import RecipeError
 from colorkit.testing import make_images, write_recipe
+from colorkit.training.compare import load_compare
 
 runner = CliRunner()
 
@@ -72,7 +72,7 @@ def test_compare_end_to_end_and_resume_reuses_finished_variants(tmp_path, base):
 def test_compare_state_keeps_the_recipe_order(tmp_path, base, builtin_host):
     from rich.console import Console
 
-    from colorkit.engine.compare import Comparison
+    from colorkit.training.compare import Comparison
 
     p = compare_file(tmp_path, '[[variant]]\nname = "zeta"\n[[variant]]\nname = "mse"\n[[variant]]\nname = "alpha"\n')
     spec = load_compare(p, vary=[], overrides=[], host=builtin_host, evaluate_override={"reference": None})

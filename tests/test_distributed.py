@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from colorkit.data.dataset import EpochSampler
-from colorkit.engine.distributed import ShardBatches, World, check_batch
 from colorkit.errors import ColorkitError
 from colorkit.testing import make_images, write_recipe
+from colorkit.training.distributed import ShardBatches, World, check_batch
 
 TOLERANCE = 1e-5
 

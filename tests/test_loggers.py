@@ -12,13 +12,13 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from colorkit.cli import create_app
-from colorkit.engine.trainer import start_run
 from colorkit.errors import ColorkitError, RecipeError
 from colorkit.hookspecs import hookimpl
 from colorkit.loggers import Logger, Loggers, open_loggers
 from colorkit.plugins import create_host
 from colorkit.recipe import load_recipe, validate_file
 from colorkit.testing import make_images, write_recipe
+from colorkit.training.trainer import start_run
 
 pytest.importorskip("tensorboard")
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402

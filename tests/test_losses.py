@@ -252,7 +252,7 @@ def test_rebalanced_ce_decodes_for_the_other_losses():
 def test_rebalanced_ce_trains_and_colorizes(tmp_path):
     from colorkit.checkpoint import read_checkpoint
     from colorkit.inference.colorizer import Colorizer
-    from colorkit.engine.trainer import read_metrics, resume_run, start_run
+    from colorkit.training.trainer import read_metrics, resume_run, start_run
     from colorkit.recipe import load_recipe
     from colorkit.testing import make_images, write_recipe
 

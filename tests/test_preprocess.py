@@ -14,7 +14,6 @@ from typer.testing import CliRunner
 from colorkit.build import build_losses
 from colorkit.checkpoint import read_checkpoint
 from colorkit.cli import create_app
-from colorkit.engine.trainer import Trainer
 from colorkit.errors import ColorkitError, RecipeError
 from colorkit.hookspecs import hookimpl
 from colorkit.inference.colorizer import Colorizer
@@ -23,6 +22,7 @@ from colorkit.plugins import create_host
 from colorkit.preprocess import FaceEllipse, Preprocessor, Preprocessors, gray_u8, part_weight_map
 from colorkit.recipe import check_names, load_recipe
 from colorkit.testing import make_images, write_recipe
+from colorkit.training.trainer import Trainer
 
 
 class Counting(Preprocessor):

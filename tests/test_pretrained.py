@@ -116,7 +116,7 @@ def _finetune_recipe(root, photos, init, extra=""):
 
 
 def test_a_run_starts_from_a_pretrained_model(trained, zoo, tmp_path):
-    from colorkit.engine.trainer import start_run
+    from colorkit.training.trainer import start_run
 
     _, photos, _, _ = trained
     recipe = load_recipe(_finetune_recipe(tmp_path, photos, "tiny-zoo"))
@@ -128,7 +128,7 @@ def test_a_run_starts_from_a_pretrained_model(trained, zoo, tmp_path):
 
 
 def test_init_from_a_run_directory_is_recorded_as_an_absolute_path(trained, tmp_path, monkeypatch):
-    from colorkit.engine.trainer import start_run
+    from colorkit.training.trainer import start_run
 
     root, photos, run, _ = trained
     monkeypatch.chdir(run.parent)

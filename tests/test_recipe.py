@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from colorkit.engine.compare import load_compare
 from colorkit.errors import RecipeError
 from colorkit.recipe import Recipe, apply_overrides, load_recipe, read_toml, validate_file
+from colorkit.training.compare import load_compare
 
 RECIPES = sorted((Path(__file__).parents[1] / "recipes").glob("*.toml"))
 

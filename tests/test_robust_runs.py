@@ -22,9 +22,9 @@ from typer.testing import CliRunner
 from colorkit import files
 from colorkit.checkpoint import read_checkpoint
 from colorkit.cli import create_app
-from colorkit.engine.trainer import RunLock, Trainer
 from colorkit.files import atomic_write_bytes, create_run_dir
 from colorkit.testing import make_images, write_recipe
+from colorkit.training.trainer import RunLock, Trainer
 
 EPOCHS = 3  # 12 photos, 1 held out, batch 4: 3 steps an epoch, 9 in all
 
@@ -128,7 +128,7 @@ def test_second_ctrl_c_stops_at_once_without_saving(recipe, tmp_path, monkeypatc
 HANG_AT_STEP = """
 import sys, time
 from pathlib import Path
-from colorkit.engine.trainer import Trainer
+from colorkit.training.trainer import Trainer
 
 real = Trainer._train_step
 

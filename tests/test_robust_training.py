@@ -18,9 +18,9 @@ from typer.testing import CliRunner
 
 from colorkit.checkpoint import read_checkpoint
 from colorkit.cli import create_app
-from colorkit.engine.trainer import Trainer, resume_run
 from colorkit.errors import ColorkitError
 from colorkit.testing import make_images, write_recipe
+from colorkit.training.trainer import Trainer, resume_run
 
 QUIET = Console(quiet=True)
 

@@ -27,7 +27,7 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory) -> Path:
     """A tiny CU-net trained for two short epochs (seconds)."""
-    from colorkit.engine.trainer import start_run
+    from colorkit.training.trainer import start_run
     from colorkit.recipe import load_recipe
     from colorkit.testing import make_images, write_recipe
 

@@ -11,12 +11,12 @@ from rich.progress import Progress
 
 from colorkit.cli.common import catch_errors, err, out, print_json
 from colorkit.data.images import find_images
-from colorkit.engine.compare import Comparison, load_compare
-from colorkit.engine.trainer import Interrupted
 from colorkit.errors import ColorkitError
 from colorkit.outputs import Outputs
 from colorkit.plugins import get_host
 from colorkit.report.compare import FILES, results_table, write_report
+from colorkit.training.compare import Comparison, load_compare
+from colorkit.training.trainer import Interrupted
 
 
 def _claim_report(comparison: Comparison, recipe: Path | None) -> None:

@@ -132,7 +132,7 @@ def pack_run(
     recipe_file: Optional[str] = typer.Option(None, "--recipe", help="The recipe file that trained it (default: recipes/RECIPE_NAME.toml)."),
 ) -> None:
     """Turn a trained run into a pretrained model: compact weights and a card filled from the run."""
-    from colorkit.engine.pack import pack
+    from colorkit.training.pack import pack
 
     parsed = {}
     for item in evals:

@@ -11,10 +11,10 @@ from rich.table import Table
 
 from colorkit.cli.common import catch_errors, err, out, print_json
 from colorkit.data.images import printable
-from colorkit.engine import distributed
-from colorkit.engine.trainer import TrainResult, read_metrics, resume_run, start_run
+from colorkit.training import distributed
 from colorkit.errors import ColorkitError
 from colorkit.recipe import load_recipe
+from colorkit.training.trainer import TrainResult, read_metrics, resume_run, start_run
 
 
 @catch_errors

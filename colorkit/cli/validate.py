@@ -9,11 +9,11 @@ import typer
 from rich.markup import escape
 
 from colorkit.cli.common import EXIT_USAGE, catch_errors, one_line, out, print_json, problems
-from colorkit.engine.preflight import preflight
-from colorkit.engine.compare import load_compare
 from colorkit.errors import ColorkitError, RecipeError
 from colorkit.plugins import get_host
 from colorkit.recipe import read_toml, validate_file
+from colorkit.training.compare import load_compare
+from colorkit.training.preflight import preflight
 
 
 @catch_errors

@@ -33,7 +33,7 @@ def test_its_recipe_validates(colorkit_host):
 
 
 def test_trains_from_a_recipe(tiny_recipe, colorkit_host):
-    from colorkit.engine.trainer import start_run
+    from colorkit.training.trainer import start_run
     from colorkit.recipe import load_recipe
 
     path = tiny_recipe(loss="huber")

@@ -32,10 +32,8 @@ from colorkit.build import build_losses, build_model, build_optimizer, build_sch
 from colorkit.data.dataset import DataSplit, EpochSampler, build_datasets, collate
 from colorkit.data.images import printable
 from colorkit.data.lab import AB_SCALE, lab_to_rgb, rgb_to_lab, rgb_to_model_io
-from colorkit.engine import distributed
-from colorkit.engine import warm_start
-from colorkit.engine.distributed import ShardBatches
-from colorkit.engine.preflight import preflight
+from colorkit.training import distributed
+from colorkit.training import warm_start
 from colorkit.errors import ColorkitError
 from colorkit.files import append_jsonl, atomic_write_json, atomic_write_text, create_run_dir, read_jsonl
 from colorkit.inference.fast import amp_dtype
@@ -44,6 +42,8 @@ from colorkit.plugins import get_host
 from colorkit.preprocess import Preprocessors
 from colorkit.recipe import Recipe, check_names, load_recipe
 from colorkit.report.grid import save_sample_grid
+from colorkit.training.distributed import ShardBatches
+from colorkit.training.preflight import preflight
 
 
 @dataclass

@@ -6,7 +6,7 @@ network the recipe builds."""
 from __future__ import annotations
 
 from colorkit.build import LossSet, build_losses, model_spec
-from colorkit.engine import warm_start
+from colorkit.training import warm_start
 from colorkit.errors import ColorkitError, RecipeError
 from colorkit.preprocess import Preprocessors
 from colorkit.recipe import Recipe

@@ -27,7 +27,6 @@ from rich.console import Console
 
 from colorkit.checkpoint import read_checkpoint
 from colorkit.data.images import open_image, read_split
-from colorkit.engine.trainer import read_metrics, resume_run, start_run
 from colorkit.errors import ColorkitError, RecipeError
 from colorkit.files import atomic_write_json, atomic_write_text, create_run_dir
 from colorkit.inference.colorizer import Colorizer
@@ -36,6 +35,7 @@ from colorkit.metric_info import describe
 from colorkit.metrics import protocol_prediction
 from colorkit.recipe import MAX_SIZE, Recipe, apply_overrides, check_name, check_names, parse_recipe, read_toml
 from colorkit.report.results import CompareResults, VariantResult
+from colorkit.training.trainer import read_metrics, resume_run, start_run
 
 FAIR_KEYS = ("data", "seed", "train.epochs", "train.max_images", "train.max_steps", "train.batch_size")
 """What every variant shares; a variant that changes one of these is refused."""
