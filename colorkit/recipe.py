@@ -307,7 +307,7 @@ def _shown(value: Any, limit: int = 80) -> str:
 # --- loading -------------------------------------------------------------------------------------
 
 
-def _parse_value(text: str) -> Any:
+def parse_value(text: str) -> Any:
     """An override value as TOML (numbers, booleans, strings, arrays); bare words are strings."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
@@ -323,7 +323,7 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise RecipeError(f"--set {item!r}: expected KEY=VALUE, for example train.lr=1e-4")
-        _assign(raw, key.strip(), _parse_value(value), f"--set {item!r}")
+        _assign(raw, key.strip(), parse_value(value), f"--set {item!r}")
     return raw
 
 

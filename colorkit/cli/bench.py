@@ -15,7 +15,7 @@ from colorkit.cli.common import catch_errors, err, out, print_json
 from colorkit.errors import ColorkitError
 from colorkit.files import atomic_write_json
 from colorkit.plugins import get_host
-from colorkit.recipe import MAX_SIZE, DataConfig, _parse_value, device_problem
+from colorkit.recipe import MAX_SIZE, DataConfig, device_problem, parse_value
 
 
 def parse_sets(items: list[str], models: list[str]) -> tuple[dict[str, dict], dict]:
@@ -28,9 +28,9 @@ def parse_sets(items: list[str], models: list[str]) -> tuple[dict[str, dict], di
         if not sep or not dot or not option:
             raise ColorkitError(f"--set {item!r}: expected MODEL.KEY=VALUE or data.KEY=VALUE, for example cunet.width=16")
         if owner == "data":
-            data[option] = _parse_value(value)
+            data[option] = parse_value(value)
         elif owner in args:
-            args[owner][option] = _parse_value(value)
+            args[owner][option] = parse_value(value)
         else:
             raise ColorkitError(f"--set {item!r}: '{owner}' is neither data nor one of the --model names ({', '.join(models)})")
     return args, data
