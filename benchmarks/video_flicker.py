@@ -63,7 +63,7 @@ def table(report: dict) -> str:
 
 def sepia(rgb: np.ndarray) -> np.ndarray:
     """A sepia-toned print of a photo (the classic sepia matrix on its gray)."""
-    from colorkit.archive import to_l
+    from colorkit.data.tone import to_l
 
     g = to_l(rgb).astype(np.float64)
     m = np.array([[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]])
@@ -71,7 +71,7 @@ def sepia(rgb: np.ndarray) -> np.ndarray:
 
 
 def strip(checkpoint: str, target: Path, height: int = 256) -> str:
-    from colorkit.archive import to_l
+    from colorkit.data.tone import to_l
     from colorkit.video.synthetic import sample_photos_rgb
 
     photos = sample_photos_rgb()
@@ -109,7 +109,7 @@ def strip(checkpoint: str, target: Path, height: int = 256) -> str:
 def size_tradeoff(checkpoint: str, sizes: list[int], device: str, repeats: int = 5) -> str:
     """``colorize --size N`` on the two sample portraits at full resolution: seconds per photo (network
     and join; the fastest of ``repeats`` runs) and PSNR against the colour original, for each N."""
-    from colorkit.archive import to_l
+    from colorkit.data.tone import to_l
     from colorkit.inference.colorizer import Colorizer
     from colorkit.metrics import psnr
     from colorkit.video.synthetic import sample_photos_rgb

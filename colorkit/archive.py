@@ -1,13 +1,6 @@
-"""Old photos and archive-ready output: toned scans reduced to L, 16-bit depth kept, metadata copied.
+"""Old photos and archive-ready output: 16-bit depth kept, metadata copied (the tone of a scan:
+:mod:`colorkit.data.tone`).
 
-- **Tone.** :func:`classify` tells a scan's kind from its ab (CIE LAB) statistics: ``gray`` (one
-  channel), ``rgb-gray`` (three equal channels: chroma under 3 LAB units in 95 % of pixels),
-  ``sepia`` or ``tinted`` (the colour is a function of lightness, as toning makes it: within each of
-  24 L bins, ab deviates from the bin's mean by under 5 LAB units, root mean square; sepia where the
-  mean hue lies between red-orange and yellow, 20 to 110 degrees), else ``colour``. Toned prints,
-  JPEG-compressed at quality 50, measure under 3.1; the six colour sample photos 8.5 to 21.
-  Whatever the kind, the colouring uses the scan's L only (:func:`to_l`): the tone is dropped, never
-  mixed with the predicted colour.
 - **16-bit.** A 16-bit scan (PIL ``I;16`` gray, or a 16-bit TIFF or PNG read with tifffile or OpenCV)
   keeps its full-precision L: the predicted ab is joined with it in float and written as 16-bit RGB
   where the output format holds it (PNG, TIFF); JPEG and WebP get 8 bits.
@@ -28,7 +21,6 @@
 from __future__ import annotations
 
 import io
-import math
 import struct
 import zlib
 from dataclasses import dataclass
@@ -37,66 +29,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from colorkit.data.images import _pillow_bomb_check_off, open_image
+from colorkit.data.images import _pillow_bomb_check_off
 from colorkit.errors import ImageError
 
 SIXTEEN_BIT_FORMATS = {".png", ".tif", ".tiff"}
 """Output formats that are written with 16 bits per channel when the scan had 16."""
-
-GRAY_CHROMA = 3.0
-TONED_SPREAD = 5.0
-SEPIA_HUES = (20.0, 110.0)
-L_BINS = 24
-
-
-@dataclass(frozen=True)
-class Tone:
-    """What :func:`classify` found: the kind, the 95th percentile of chroma, the spread of ab at equal
-    lightness (root mean square, LAB units) and the chroma-weighted mean hue in degrees."""
-
-    kind: str
-    chroma: float
-    spread: float
-    hue: float
-
-
-def _thumb(rgb: np.ndarray, side: int = 128) -> np.ndarray:
-    img = Image.fromarray(np.asarray(rgb, dtype=np.uint8))
-    img.thumbnail((side, side), Image.Resampling.BILINEAR)
-    return np.asarray(img)
-
-
-def classify(rgb: np.ndarray, *, single_channel: bool = False) -> Tone:
-    """The kind of an ``(H, W, 3)`` uint8 photo: gray, rgb-gray, sepia, tinted or colour (see the module docstring)."""
-    from colorkit.data.lab import rgb_to_lab_np
-
-    if single_channel:
-        return Tone("gray", 0.0, 0.0, 0.0)
-    lab = rgb_to_lab_np(_thumb(rgb)).reshape(-1, 3)
-    L, ab = lab[:, 0], lab[:, 1:]
-    chroma = np.hypot(ab[:, 0], ab[:, 1])
-    c95 = float(np.percentile(chroma, 95))
-    if c95 < GRAY_CHROMA:
-        return Tone("rgb-gray", c95, 0.0, 0.0)
-    bins = np.clip((L / 100 * L_BINS).astype(int), 0, L_BINS - 1)
-    counts = np.bincount(bins, minlength=L_BINS)[:, None]
-    means = np.stack([np.bincount(bins, ab[:, k], minlength=L_BINS) for k in (0, 1)], 1) / np.maximum(counts, 1)
-    spread = float(np.sqrt(((ab - means[bins]) ** 2).sum(1).mean()))
-    vec = ab.sum(0)  # = sum of C * (cos h, sin h): the chroma-weighted mean hue
-    hue = math.degrees(math.atan2(vec[1], vec[0])) % 360
-    if spread < TONED_SPREAD:
-        kind = "sepia" if SEPIA_HUES[0] <= hue <= SEPIA_HUES[1] else "tinted"
-    else:
-        kind = "colour"
-    return Tone(kind, c95, spread, hue)
-
-
-def to_l(rgb: np.ndarray) -> np.ndarray:
-    """The photo reduced to its L, shown as neutral gray ``(H, W, 3)`` uint8 (what the network sees)."""
-    from colorkit.data.lab import join_lab_np, rgb_to_lab_np
-
-    L = rgb_to_lab_np(rgb)[..., 0]
-    return (join_lab_np(L, np.zeros(2)) * 255 + 0.5).astype(np.uint8)
 
 
 # ------------------------------------------------------------------------------------------ reading
@@ -374,9 +311,3 @@ def outputs(src: str | Path, photo: np.ndarray, coloured: np.ndarray, dst: str |
         files.append((before_after_path(dst), encode8(pair, dst, Metadata(icc_profile=meta.icc_profile, dpi=meta.dpi)), (pair.shape[1], h)))
     return files
 
-
-def load(path: str | Path) -> tuple[np.ndarray, Tone]:
-    """A photo as 8-bit RGB (as :func:`colorkit.data.images.load_rgb`) and its tone."""
-    img = open_image(path)
-    meta = read_metadata(path)
-    return np.asarray(img), classify(np.asarray(img), single_channel=meta.mode in ("L", "LA", "1") or meta.mode.startswith("I"))

@@ -15,10 +15,10 @@ from typer.testing import CliRunner
 
 from colorkit import archive
 from colorkit import checkpoint as ckpt
-from colorkit.archive import classify, to_l
 from colorkit.build import build_model
 from colorkit.cli import create_app
 from colorkit.data.lab import rgb_to_lab_np
+from colorkit.data.tone import classify, to_l
 from colorkit.inference.colorizer import Colorizer
 from colorkit.plugins import create_host
 

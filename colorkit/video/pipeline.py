@@ -110,7 +110,7 @@ def evaluate_frames(
     None: decided from the first frame) they are also the truth: per-frame PSNR is measured against
     them and their own flicker is reported as ``"truth"``, the floor a perfect colouring would reach.
     """
-    from colorkit.archive import classify
+    from colorkit.data.tone import classify
     from colorkit.metrics import psnr
     from colorkit.video.flicker import FlickerMeter
 
