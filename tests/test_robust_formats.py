@@ -14,6 +14,7 @@ from colorkit import archive
 from colorkit.build import build_model
 from colorkit.checkpoint import save_checkpoint
 from colorkit.cli import create_app
+from colorkit.data import metadata
 from colorkit.inference.colorizer import Colorizer
 from colorkit.plugins import get_host
 
@@ -112,7 +113,7 @@ def test_every_mode_in_every_format_reads_back(tmp_path, checkpoint, fmt):
             if fmt == "TIFF":  # its own layout: RGB, three samples (not the gray, palette or CMYK source's)
                 assert (exif.get(262), exif.get(277)) == (2, 3), mode
             else:
-                assert not archive.LAYOUT_TAGS & set(exif), mode
+                assert not metadata.LAYOUT_TAGS & set(exif), mode
             if fmt in ("TIFF", "PNG", "BMP", "JPEG"):
                 assert tuple(round(float(d)) for d in out.info["dpi"]) == (300, 300), mode
     if fmt == "TIFF":  # the 16-bit scan keeps 16 bits, and tifffile agrees
@@ -133,8 +134,8 @@ def test_tiff_metadata_of_every_mode_fits_every_output_format(tmp_path, checkpoi
         assert size == (W, H)
         path.write_bytes(data)
         reads_back(path, out_fmt).close()
-        tags = archive.read_metadata(src).exif_tags()
-        assert not archive.LAYOUT_TAGS & set(tags) and tags.get(0x013B) == ARTIST, mode
+        tags = metadata.read_metadata(src).exif_tags()
+        assert not metadata.LAYOUT_TAGS & set(tags) and tags.get(0x013B) == ARTIST, mode
 
 
 def test_a_result_that_does_not_read_back_is_not_kept(tmp_path, checkpoint, monkeypatch):
