@@ -13,10 +13,10 @@ import torch
 from PIL import Image, ImageCms
 from typer.testing import CliRunner
 
-from colorkit import archive
 from colorkit import checkpoint as ckpt
 from colorkit.build import build_model
 from colorkit.cli import create_app
+from colorkit.data.encode import png16
 from colorkit.data.lab import rgb_to_lab_np
 from colorkit.data.metadata import Metadata
 from colorkit.data.tone import classify, to_l
@@ -162,7 +162,7 @@ def test_16bit_scan_to_tiff_and_to_jpeg(tmp_path, checkpoint):
 def test_16bit_png_writer_round_trip():
     cv2 = pytest.importorskip("cv2")
     rgb = np.random.default_rng(0).integers(0, 65536, (5, 7, 3), dtype=np.uint16)
-    data = archive.png16(rgb, Metadata(icc_profile=_icc(), dpi=(72.0, 72.0)))
+    data = png16(rgb, Metadata(icc_profile=_icc(), dpi=(72.0, 72.0)))
     back = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     assert np.array_equal(back[..., ::-1], rgb)
 

@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from colorkit import archive
 from colorkit.cli.common import catch_errors, check_size, err, out, report_failures
+from colorkit.data.encode import reads_back
 from colorkit.data.images import find_images, is_image_name, printable, set_max_pixels
 from colorkit.errors import ColorkitError
 from colorkit.files import atomic_write_bytes
@@ -107,7 +108,7 @@ def colorize(
     def save(src: Path, dst: Path, photo: np.ndarray, rgb: np.ndarray) -> None:
         dst.parent.mkdir(parents=True, exist_ok=True)
         for path, data, size in archive.outputs(src, photo, rgb, dst, colorizer, side_by_side=side_by_side):
-            atomic_write_bytes(path, data, check=archive.reads_back(size))  # 16-bit where the scan and format allow; EXIF, ICC, DPI kept
+            atomic_write_bytes(path, data, check=reads_back(size))  # 16-bit where the scan and format allow; EXIF, ICC, DPI kept
 
     done = 0
     with Progress(console=err, transient=True) as progress:
