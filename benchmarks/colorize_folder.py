@@ -79,11 +79,11 @@ def main() -> None:
 
     out = Path(tempfile.mkdtemp(prefix="colorkit-bench-"))
     try:
-        from colorkit import archive
         from colorkit.files import atomic_write_bytes
+        from colorkit.inference import photo_files
 
         def save(src, dst, photo, rgb):
-            for path, data in archive.outputs(src, photo, rgb, dst, colorizer):
+            for path, data, _ in photo_files.outputs(src, photo, rgb, dst, colorizer):
                 atomic_write_bytes(path, data)
 
         jobs = [(f, out / f.name) for f in files]

@@ -10,11 +10,11 @@ import torch
 from PIL import Image, ImageCms
 from typer.testing import CliRunner
 
-from colorkit import archive
 from colorkit.build import build_model
 from colorkit.checkpoint import save_checkpoint
 from colorkit.cli import create_app
 from colorkit.data import metadata
+from colorkit.inference import photo_files
 from colorkit.inference.colorizer import Colorizer
 from colorkit.plugins import get_host
 
@@ -130,7 +130,7 @@ def test_tiff_metadata_of_every_mode_fits_every_output_format(tmp_path, checkpoi
         save_with_metadata(in_mode(mode), src, "TIFF")
         dst = tmp_path / "out" / f"{src.stem}{FORMATS[out_fmt]}"
         dst.parent.mkdir(exist_ok=True)
-        ((path, data, size),) = archive.outputs(src, RGB, RGB, dst, colorizer)
+        ((path, data, size),) = photo_files.outputs(src, RGB, RGB, dst, colorizer)
         assert size == (W, H)
         path.write_bytes(data)
         reads_back(path, out_fmt).close()
@@ -143,8 +143,8 @@ def test_a_result_that_does_not_read_back_is_not_kept(tmp_path, checkpoint, monk
     Image.fromarray(RGB).save(tmp_path / "b.png")
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "a.png").write_bytes(b"an earlier result")
-    real = archive.encode8
-    monkeypatch.setattr(archive, "encode8", lambda rgb, dst, meta=None: real(rgb, dst, meta)[:200] if "a.png" in str(dst) else real(rgb, dst, meta))
+    real = photo_files.encode8
+    monkeypatch.setattr(photo_files, "encode8", lambda rgb, dst, meta=None: real(rgb, dst, meta)[:200] if "a.png" in str(dst) else real(rgb, dst, meta))
     result = colorize(checkpoint, tmp_path / "a.png", tmp_path / "b.png", "-o", tmp_path / "out")
     assert result.exit_code == 1 and "coloured 1 of 2" in result.output, result.output
     assert f"could not write {tmp_path / 'out' / 'a.png'}: the written file does not read back" in result.output

@@ -10,12 +10,12 @@ import typer
 from rich.progress import Progress
 from rich.markup import escape
 
-from colorkit import archive
 from colorkit.cli.common import catch_errors, check_size, err, out, report_failures
 from colorkit.data.encode import reads_back
 from colorkit.data.images import find_images, is_image_name, printable, set_max_pixels
 from colorkit.errors import ColorkitError
 from colorkit.files import atomic_write_bytes
+from colorkit.inference import photo_files
 from colorkit.inference.colorizer import Colorizer, find_checkpoint, names_a_model
 from colorkit.inference.pipeline import colour_files
 from colorkit.outputs import Outputs, input_problem, screen
@@ -31,7 +31,7 @@ def plan(inputs: list[Path], output: Path, outputs: Outputs, *, side_by_side: bo
     that refusal is an error."""
 
     def targets(dst: Path) -> tuple[Path, ...]:
-        return (dst, archive.before_after_path(dst)) if side_by_side else (dst,)
+        return (dst, photo_files.before_after_path(dst)) if side_by_side else (dst,)
 
     if len(inputs) == 1 and inputs[0].is_file() and is_image_name(output):
         outputs.reads(inputs[0]).claim(*targets(output), owner=inputs[0])
@@ -107,7 +107,7 @@ def colorize(
 
     def save(src: Path, dst: Path, photo: np.ndarray, rgb: np.ndarray) -> None:
         dst.parent.mkdir(parents=True, exist_ok=True)
-        for path, data, size in archive.outputs(src, photo, rgb, dst, colorizer, side_by_side=side_by_side):
+        for path, data, size in photo_files.outputs(src, photo, rgb, dst, colorizer, side_by_side=side_by_side):
             atomic_write_bytes(path, data, check=reads_back(size))  # 16-bit where the scan and format allow; EXIF, ICC, DPI kept
 
     done = 0

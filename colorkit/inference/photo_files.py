@@ -1,4 +1,5 @@
-"""Old photos and archive-ready output: the files ``colorize`` writes for one coloured photo.
+"""The files ``colorize`` writes for one coloured photo (:func:`outputs`): archive-ready, as old photos
+need them.
 
 - **16-bit.** A 16-bit scan (PIL ``I;16`` gray, or a 16-bit TIFF or PNG read with tifffile or OpenCV)
   keeps its full-precision L (:mod:`colorkit.data.depth16`): the predicted ab is joined with it in
