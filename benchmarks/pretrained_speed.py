@@ -40,7 +40,7 @@ def _photo(path: Path, side: int, seed: int) -> None:
 
 
 def child(model: str, side: int, backend: str, photos: int) -> dict:
-    from colorkit import archive
+    from colorkit.inference import photo_files as archive
     from colorkit.inference.colorizer import Colorizer, find_checkpoint
     from colorkit.inference.pipeline import colour_files
 
