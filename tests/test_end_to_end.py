@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from skimage.color import rgb2lab
 from typer.testing import CliRunner
@@ -39,7 +40,8 @@ def test_run_writes_a_self_describing_directory(trained):
     assert {"recipe.toml", "env.json", "metrics.jsonl", "checkpoints", "samples"} <= names
     assert "seed = 1" in (run / "recipe.toml").read_text()
     env = json.loads((run / "env.json").read_text())
-    assert env["device"] == "cpu" and "colorkit.models" in env["plugins"] and env["torch"]
+    auto = "cuda" if torch.cuda.is_available() else "cpu"  # the recipe says device = "auto"
+    assert env["device"].split(" (")[0] == auto and "colorkit.models" in env["plugins"] and env["torch"]
     records = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in records] == [1, 2]
     assert all(np.isfinite(r["train_loss"]) and "val_psnr" in r and "mse" in r["terms"] for r in records)
