@@ -1,5 +1,6 @@
 """Test-suite settings: never reach a model hub, and keep torch to the machine's cores."""
 
+import functools
 import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -24,3 +25,27 @@ def utkface() -> Path:
 def _private_cache_dir(tmp_path_factory):
     """Caches (decoded images, masks) go to a folder of this test session, never the user's."""
     os.environ["COLORKIT_CACHE_DIR"] = str(tmp_path_factory.mktemp("colorkit-cache"))
+
+
+@functools.cache
+def _builtin_names() -> dict[str, list[str]]:
+    """Registered names of the built-ins (no installed plugin), by the test argument that takes them."""
+    from colorkit.plugins import create_host
+
+    host = create_host(entry_points=False)
+    discriminators = [n for n in host.models.names() if getattr(host.models.get(n).factory, "role", "generator") == "discriminator"]
+    return {
+        "builtin_model": [n for n in host.models.names() if n not in discriminators],
+        "builtin_discriminator": discriminators,
+        "builtin_loss": host.losses.names(),
+    }
+
+
+def pytest_generate_tests(metafunc):
+    """A test taking ``builtin_model``, ``builtin_discriminator`` or ``builtin_loss`` runs once per
+    built-in name of that kind. The names come from the built-ins alone, read at collection, so which
+    tests exist never depends on what is installed; installed plugins are checked by tests that
+    take ``colorkit_host``."""
+    for arg, names in _builtin_names().items():
+        if arg in metafunc.fixturenames:
+            metafunc.parametrize(arg, names)

@@ -6,10 +6,7 @@ import torch
 from torch import nn
 
 from colorkit.inference.fast import FastOptions, amp_dtype, fold_batchnorm, prepare_for_inference
-from colorkit.plugins import create_host
 from colorkit.testing import TINY_ARGS, tiny_spec
-
-HOST = create_host()
 
 
 def _trained_stats(model: nn.Module, seed: int = 0) -> nn.Module:
@@ -38,9 +35,9 @@ def _count(model: nn.Module, kind=nn.BatchNorm2d) -> int:
     *TINY_ARGS.items(),
     ("smp_unet", {"encoder_depth": 3}),
 ])
-def test_folding_keeps_the_output(name, args):
+def test_folding_keeps_the_output(name, args, builtin_host):
     torch.manual_seed(0)
-    model = _trained_stats(HOST.models.build(name, in_channels=1, out_channels=2, **args))
+    model = _trained_stats(builtin_host.models.build(name, in_channels=1, out_channels=2, **args))
     x = torch.randn(2, 1, 64, 64)
     with torch.no_grad():
         before = model(x)
@@ -52,9 +49,9 @@ def test_folding_keeps_the_output(name, args):
     assert _same(after, before)
 
 
-def test_batchnorm_after_an_inplace_relu_is_not_folded():
+def test_batchnorm_after_an_inplace_relu_is_not_folded(builtin_host):
     """eccv16 puts BatchNorm after ReLU(inplace=True): the ReLU returns the conv's own tensor, changed."""
-    model = _trained_stats(HOST.models.build("eccv16", in_channels=1, out_channels=2, width=4))
+    model = _trained_stats(builtin_host.models.build("eccv16", in_channels=1, out_channels=2, width=4))
     x = torch.randn(1, 1, 32, 32)
     with torch.no_grad():
         before = model(x)
@@ -88,9 +85,9 @@ def test_folding_needs_eval_mode():
         fold_batchnorm(SharedOutput().train(), torch.randn(1, 1, 8, 8))
 
 
-def test_prepare_for_inference_channels_last_keeps_the_output():
+def test_prepare_for_inference_channels_last_keeps_the_output(builtin_host):
     torch.manual_seed(0)
-    model = _trained_stats(HOST.models.build("cunet", in_channels=1, out_channels=2, **TINY_ARGS["cunet"]))
+    model = _trained_stats(builtin_host.models.build("cunet", in_channels=1, out_channels=2, **TINY_ARGS["cunet"]))
     x = torch.randn(2, 1, 32, 32)
     with torch.no_grad():
         before = model(x)
@@ -111,25 +108,25 @@ def test_amp_choices():
         amp_dtype("int8", cpu)
 
 
-def test_colorizer_load_folds_and_keeps_the_colours(tmp_path):
+def test_colorizer_load_folds_and_keeps_the_colours(tmp_path, builtin_host):
     from colorkit.checkpoint import save_checkpoint
     from colorkit.inference.colorizer import Colorizer
 
     spec = tiny_spec("cunet")
     torch.manual_seed(0)
-    model = _trained_stats(HOST.models.build("cunet", in_channels=1, out_channels=2, **spec["args"]))
+    model = _trained_stats(builtin_host.models.build("cunet", in_channels=1, out_channels=2, **spec["args"]))
     path = tmp_path / "tiny.safetensors"
     save_checkpoint(path, modules={"model": model}, meta={"model": spec, "decoder": None, "size": 32})
-    fast = Colorizer.load(path, device="cpu", host=HOST)
-    plain = Colorizer.load(path, device="cpu", host=HOST, fast=None)
+    fast = Colorizer.load(path, device="cpu", host=builtin_host)
+    plain = Colorizer.load(path, device="cpu", host=builtin_host, fast=None)
     assert _count(fast.model) == 0 and _count(plain.model) == _count(model) > 0
     rgbs = [np.random.default_rng(i).integers(0, 256, (40, 48, 3), dtype=np.uint8) for i in range(2)]
     assert _same(fast.predict_many(rgbs), plain.predict_many(rgbs))
 
 
-def test_bf16_autocast_wrapper_returns_float32_close_to_float32():
+def test_bf16_autocast_wrapper_returns_float32_close_to_float32(builtin_host):
     torch.manual_seed(0)
-    model = _trained_stats(HOST.models.build("unet", in_channels=1, out_channels=2, **TINY_ARGS["unet"]))
+    model = _trained_stats(builtin_host.models.build("unet", in_channels=1, out_channels=2, **TINY_ARGS["unet"]))
     x = torch.randn(2, 1, 32, 32)
     with torch.inference_mode():
         before = model(x)
