@@ -139,6 +139,13 @@ def test_every_exception_is_still_needed():
     assert not [pair for pair in EXCEPTIONS if pair not in used], "remove exceptions that no longer happen"
 
 
+def test_the_architecture_page_shows_these_layers():
+    """docs/architecture.md's layer table lists the same layers, in the same order."""
+    page = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    rows = [line.split("|")[1:4] for line in page.splitlines() if line.startswith("| ") and line.split("|")[1].strip().isdigit()]
+    assert [(int(n), name.strip()) for n, name, _ in rows] == [(i + 1, name) for i, (name, _) in enumerate(LAYERS)]
+
+
 @pytest.mark.parametrize(
     "line",
     [
