@@ -130,11 +130,14 @@ def test_a_plugin_registers_a_pretrained_model(zoo_host, weights_file):
     assert entry.plugin == "zoo-plugin" and entry.factory() == weights_file
 
 
-def test_models_lists_and_shows_cards(zoo_host):
+def test_models_lists_and_shows_cards(zoo_host, monkeypatch):
+    from colorkit.cli import common
+
+    monkeypatch.setattr(common.out, "width", 250)  # the tables fold at the terminal's width
     runner = CliRunner()
-    listed = runner.invoke(create_app(), ["models"], env={"COLUMNS": "250"})
+    listed = runner.invoke(create_app(), ["models"])
     assert listed.exit_code == 0 and "tiny-faces" in listed.output and "27.50 dB / 40.1" in listed.output
-    shown = runner.invoke(create_app(), ["models", "tiny-faces"], env={"COLUMNS": "250"})
+    shown = runner.invoke(create_app(), ["models", "tiny-faces"])
     assert shown.exit_code == 0 and "non-commercial research only" in shown.output and DIGEST in shown.output
     data = json.loads(runner.invoke(create_app(), ["models", "tiny-faces", "--json"]).output)
     assert data["metrics"]["utkface_test"]["gray"]["psnr"] == 19.61 and data["location"] == "local file"

@@ -59,10 +59,10 @@ def model_and_inputs(args: list[Path], model: Optional[str]) -> tuple[str, list[
     pretrained model colours them; ``--model`` takes the model out of the arguments."""
     if model is not None:
         return model, args
-    if args and names_a_model(args[0]):
-        if len(args) == 1:
-            raise ColorkitError(f"{args[0]} is a model: name the photos, folders or videos to colour after it")
+    if len(args) > 1 and names_a_model(args[0]):
         return str(args[0]), args[1:]
+    if len(args) == 1 and Path(args[0]).exists() and names_a_model(args[0]):
+        raise ColorkitError(f"{args[0]} is a model: name the photos, folders or videos to colour after it")
     return DEFAULT_MODEL, args
 
 

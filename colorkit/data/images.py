@@ -13,6 +13,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from colorkit.errors import ColorkitError, ImageError
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
+VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".mkv", ".avi"})
 
 
 @dataclass
@@ -34,6 +35,10 @@ def printable(text: str) -> str:
 
 def is_image_name(path: str | Path) -> bool:
     return Path(path).suffix.lower() in IMAGE_EXTENSIONS
+
+
+def is_video_name(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in VIDEO_EXTENSIONS
 
 
 def find_images(root: str | Path) -> FoundImages:

@@ -16,6 +16,7 @@ from PIL import Image
 
 from colorkit import checkpoint as ckpt
 from colorkit.build import build_model, resolve_device
+from colorkit.data.images import is_image_name, is_video_name
 from colorkit.data.lab import AB_SCALE, lab_to_rgb, normalize_l, rgb_to_lab
 from colorkit.errors import CheckpointError, ColorkitError
 from colorkit.inference import backends
@@ -53,13 +54,17 @@ MODEL_SUFFIXES = (".safetensors", ".onnx")
 
 def names_a_model(arg: str | Path, host=None) -> bool:
     """Whether a command-line argument names a model rather than a photo: a run directory, a
-    ``.safetensors`` or ``.onnx`` file, or a registered pretrained model that is not also a file here."""
+    ``.safetensors`` or ``.onnx`` file, a registered pretrained model that is not also a file here, or
+    a path that does not exist and has no photo or video extension (a mistyped run or model name,
+    which then gets the model's error message, with suggestions)."""
     path = Path(arg)
     if path.is_dir():
         return (path / "checkpoints").is_dir() or (path / "recipe.toml").is_file()
     if path.suffix.lower() in MODEL_SUFFIXES:
         return True
-    return not path.exists() and str(arg) in (host or get_host()).registries["pretrained"]
+    if path.exists():
+        return False
+    return str(arg) in (host or get_host()).registries["pretrained"] or not (is_image_name(path) or is_video_name(path))
 
 
 def check_network_size(spec: dict, host, size: int) -> int:

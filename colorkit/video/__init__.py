@@ -10,15 +10,11 @@ needs neither; :func:`require` turns their absence into one clear line.
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 
+from colorkit.data.images import VIDEO_EXTENSIONS, is_video_name
 from colorkit.errors import ColorkitError
 
-VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".mkv", ".avi"})
-
-
-def is_video_name(path: str | Path) -> bool:
-    return Path(path).suffix.lower() in VIDEO_EXTENSIONS
+__all__ = ["VIDEO_EXTENSIONS", "MissingVideoExtra", "is_video_name", "require"]
 
 
 class MissingVideoExtra(ColorkitError):
