@@ -11,6 +11,7 @@ from torch import nn
 from colorkit.errors import WeightsUnavailableError
 from colorkit.models import efficientnet_lite
 from colorkit.models.blocks import check_channels, check_divisible, check_int, check_int_list
+from colorkit.zoo.sources import fetch_errors
 
 DEFAULT_DECODER_CHANNELS = (256, 128, 64, 32, 16)
 """smp's default decoder channels for ``encoder_depth=5``, from the deepest level to full resolution."""
@@ -26,29 +27,6 @@ def _smp():
     import segmentation_models_pytorch as smp  # heavy: imported when a model is built or checked
 
     return smp
-
-
-def _fetch_errors() -> tuple[type[BaseException], ...]:
-    """Exceptions that mean "the weights could not be downloaded or found" (not programming errors).
-
-    huggingface_hub's download errors (offline mode, missing cache entry, HTTP status) are OSError or
-    ConnectionError subclasses; torch.hub / urllib raise URLError (an OSError); timeouts and httpx's
-    transport errors are covered explicitly.
-    """
-    errors: list[type[BaseException]] = [OSError, ConnectionError, TimeoutError]
-    try:
-        import httpx
-
-        errors.append(httpx.TransportError)
-    except ImportError:  # pragma: no cover - httpx is a huggingface_hub dependency
-        pass
-    try:
-        import requests
-
-        errors.append(requests.exceptions.RequestException)
-    except ImportError:  # pragma: no cover
-        pass
-    return tuple(errors)
 
 
 class Pruned(nn.Module):
@@ -173,7 +151,7 @@ class SmpUnet(nn.Module):
         else:
             try:
                 self.net = smp.Unet(**build)
-            except _fetch_errors() as exc:
+            except fetch_errors() as exc:
                 raise WeightsUnavailableError(self._weights_message(exc)) from exc
         self.pruned = _prune_unused(self.net.encoder, in_channels)
 
