@@ -152,6 +152,14 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
     return tensors, meta
 
 
+def model_description(meta: dict, path: str | Path) -> tuple[dict, int]:
+    """The model spec and training resolution a checkpoint's metadata holds (a CheckpointError if it lacks them)."""
+    try:
+        return meta["model"], int(meta["size"])
+    except (KeyError, TypeError, ValueError):
+        raise CheckpointError(f"{path}: colorkit metadata lacks the model description") from None
+
+
 def _check_meta(path: Path, meta: dict) -> None:
     for key, (what, ok) in _SCHEMA.items():
         if key in meta and not ok(meta[key]):

@@ -129,10 +129,7 @@ class Colorizer:
             return cls._load_onnx(Path(path), device=device, size=size, host=host)
         file = find_checkpoint(path)
         tensors, meta = ckpt.read_checkpoint(file)
-        try:
-            spec, trained = meta["model"], int(meta["size"])
-        except (KeyError, TypeError, ValueError):
-            raise CheckpointError(f"{file}: colorkit metadata lacks the model description") from None
+        spec, trained = ckpt.model_description(meta, file)
         dev = resolve_device(device)
         model = build_model(spec, host)
         ckpt.load_modules(file, tensors, {"model": model})

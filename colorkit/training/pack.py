@@ -19,7 +19,7 @@ import torch
 
 from colorkit import checkpoint as ckpt
 from colorkit.build import build_model
-from colorkit.errors import CheckpointError, ColorkitError
+from colorkit.errors import ColorkitError
 from colorkit.files import atomic_write_text
 from colorkit.inference.colorizer import find_checkpoint
 from colorkit.zoo.card import ModelCard
@@ -101,10 +101,7 @@ def pack(
     file = find_checkpoint(checkpoint)
     run = _run_dir(file)
     tensors, meta = ckpt.read_checkpoint(file)
-    try:
-        spec, size = meta["model"], int(meta["size"])
-    except (KeyError, TypeError, ValueError):
-        raise CheckpointError(f"{file}: colorkit metadata lacks the model description") from None
+    spec, size = ckpt.model_description(meta, file)
     model = build_model(spec, host)
     ckpt.load_modules(file, tensors, {"model": model})
     model = model.to(PRECISIONS[precision])
