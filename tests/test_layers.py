@@ -20,7 +20,7 @@ ROOT = "colorkit"
 prefix below it names itself only, never every module."""
 
 LAYERS: list[tuple[str, list[str]]] = [
-    ("ground", [ROOT, "colorkit.errors", "colorkit.registry", "colorkit.hookspecs", "colorkit.metric_info", "colorkit.files", "colorkit.outputs"]),
+    ("ground", [ROOT, "colorkit.errors", "colorkit.registry", "colorkit.hookspecs", "colorkit.contracts", "colorkit.metric_info", "colorkit.files", "colorkit.outputs"]),
     ("data", ["colorkit.data"]),
     ("zoo", ["colorkit.zoo"]),
     ("components", ["colorkit.models", "colorkit.losses", "colorkit.preprocess", "colorkit.metrics", "colorkit.loggers"]),
