@@ -18,6 +18,16 @@ from typing import Annotated, Any, Literal, Optional
 import tomli_w
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from colorkit.contracts import (
+    AB_CHANNELS,
+    COLORIZER,
+    check_available,
+    input_stride,
+    loss_out_channels,
+    model_role,
+    preprocessor_channels,
+    supports_pixel_weights,
+)
 from colorkit.errors import ColorkitError, RecipeError, RegistryError
 from colorkit.preprocess.base import install_hint
 
@@ -504,24 +514,21 @@ def check_names(recipe: Recipe, host, source: str) -> None:
         model = host.models.get(recipe.model.name)
     except RegistryError as exc:
         raise RecipeError(f"{source}: key 'model.name': {_plugin_hint(exc, host)}") from None
-    if getattr(model.factory, "role", "colorizer") != "colorizer":
-        usable = [n for n in host.models.names() if getattr(host.models.get(n).factory, "role", "colorizer") == "colorizer"]
-        raise RecipeError(
-            f"{source}: key 'model.name': '{recipe.model.name}' is a {model.factory.role}, not a colorizer; valid: {', '.join(usable)}"
-        )
+    role = model_role(model.factory)
+    if role != COLORIZER:
+        usable = [n for n in host.models.names() if model_role(host.models.get(n).factory) == COLORIZER]
+        raise RecipeError(f"{source}: key 'model.name': '{recipe.model.name}' is a {role}, not a {COLORIZER}; valid: {', '.join(usable)}")
     _check_args(model.factory, recipe.model.args, {"in_channels": 1, "out_channels": 2}, source, "model.args")
-    stride_fn = getattr(model.factory, "input_stride", None)
-    if stride_fn is not None:
-        try:
-            stride = int(stride_fn(**recipe.model.args))
-        except (TypeError, ValueError, ArithmeticError) as exc:
-            raise RecipeError(f"{source}: key 'model.args': {exc}") from None
-        if recipe.data.size % stride:
-            lower, upper = recipe.data.size // stride * stride, (recipe.data.size // stride + 1) * stride
-            raise RecipeError(
-                f"{source}: key 'data.size': {recipe.data.size} is not divisible by the stride {stride} of "
-                f"model '{recipe.model.name}'; try {lower or upper} or {upper}"
-            )
+    try:
+        stride = input_stride(model.factory, recipe.model.args)
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        raise RecipeError(f"{source}: key 'model.args': {exc}") from None
+    if recipe.data.size % stride:
+        lower, upper = recipe.data.size // stride * stride, (recipe.data.size // stride + 1) * stride
+        raise RecipeError(
+            f"{source}: key 'data.size': {recipe.data.size} is not divisible by the stride {stride} of "
+            f"model '{recipe.model.name}'; try {lower or upper} or {upper}"
+        )
     for i, term in enumerate(recipe.loss):
         try:
             loss = host.losses.get(term.name)
@@ -529,8 +536,8 @@ def check_names(recipe: Recipe, host, source: str) -> None:
             raise RecipeError(f"{source}: key 'loss.{i}.name': {_plugin_hint(exc, host)}") from None
         _check_args(loss.factory, term.args, {}, source, f"loss.{i}.args")
     _check_preprocess(recipe, host, source)
-    heads = {t.name: getattr(host.losses.get(t.name).factory, "out_channels", 2) for t in recipe.loss}
-    special = {name: n for name, n in heads.items() if n != 2}
+    heads = {t.name: loss_out_channels(host.losses.get(t.name).factory) for t in recipe.loss}
+    special = {name: n for name, n in heads.items() if n != AB_CHANNELS}
     if len(set(special.values())) > 1:
         raise RecipeError(f"{source}: key 'loss': losses need different network outputs {special}; keep one of them")
     _check_loggers(recipe, host, source)
@@ -547,7 +554,7 @@ def _check_preprocess(recipe: Recipe, host, source: str) -> None:
             raise RecipeError(f"{source}: key 'preprocess.{i}.name': {_plugin_hint(exc, host)}{install_hint(step.name)}") from None
         _check_args(entry.factory, step.args, {}, source, f"preprocess.{i}.args")
         try:  # cheap by contract: heavy models load on the first call
-            names = list(getattr(registry.build(step.name, **step.args), "channels", ()))
+            names = list(preprocessor_channels(registry.build(step.name, **step.args)))
         except (TypeError, ValueError) as exc:
             raise RecipeError(f"{source}: key 'preprocess.{i}.args': {exc}") from None
         for name in names:
@@ -557,8 +564,8 @@ def _check_preprocess(recipe: Recipe, host, source: str) -> None:
     for i, term in enumerate(recipe.loss):
         if not term.part_weights:
             continue
-        if not getattr(host.losses.get(term.name).factory, "supports_pixel_weights", False):
-            able = [n for n in host.losses.names() if getattr(host.losses.get(n).factory, "supports_pixel_weights", False)]
+        if not supports_pixel_weights(host.losses.get(term.name).factory):
+            able = [n for n in host.losses.names() if supports_pixel_weights(host.losses.get(n).factory)]
             raise RecipeError(f"{source}: key 'loss.{i}.part_weights': loss '{term.name}' cannot use per-pixel weights; losses that can: {', '.join(able)}")
         for part in term.part_weights:
             if part not in channels:
@@ -582,12 +589,10 @@ def _check_loggers(recipe: Recipe, host, source: str) -> None:
             raise RecipeError(f"{source}: key 'log.args.{name}': logger '{name}' is not used; add it to log.loggers (in use: {', '.join(used) or 'none'})")
         _check_args(registry.get(name).factory, args, {"run_dir": None, "recipe": None, "start_step": 0}, source, f"log.args.{name}")
     for name in used:
-        check = getattr(registry.get(name).factory, "check_available", None)
-        if check is not None:
-            try:
-                check()
-            except ColorkitError as exc:
-                raise RecipeError(f"{source}: key 'log': {exc}") from None
+        try:
+            check_available(registry.get(name).factory)
+        except ColorkitError as exc:
+            raise RecipeError(f"{source}: key 'log': {exc}") from None
 
 
 def validate_file(path: str | Path, host, overrides: list[str] = ()) -> Recipe:
