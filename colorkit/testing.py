@@ -4,22 +4,28 @@
 - ``builtin_host``: a fresh host with the built-ins only.
 - ``tiny_image_folder``: a folder of small generated colour photos (nested, mixed formats).
 - ``tiny_recipe``: a function writing a recipe that trains a tiny net on that folder in seconds.
+- ``tiny_checkpoint``: an untrained tiny CU-net checkpoint (one per test module), for ``colorize``
+  and ``evaluate``.
 
 ``TINY_ARGS`` names the tiny variant of each built-in model that those recipes train, and
 ``tiny_spec`` gives it as a checkpoint's model description, so tests share one copy of them.
+``cli`` runs a ``colorkit`` command in the test's process.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from typer.testing import CliRunner, Result
 
-from colorkit.plugins import create_host
+from colorkit.cli import create_app
+from colorkit.plugins import create_host, get_host
 
 TINY_ARGS: dict[str, dict] = {
     "cunet": {"width": 8, "depth": 3, "dilations": [1, 2]},
@@ -31,6 +37,27 @@ TINY_ARGS: dict[str, dict] = {
 def tiny_spec(model: str = "cunet", in_channels: int = 1, out_channels: int = 2) -> dict:
     """The tiny ``model`` as a checkpoint describes it (``meta["model"]``), a fresh copy each call."""
     return {"name": model, "args": copy.deepcopy(TINY_ARGS[model]), "in_channels": in_channels, "out_channels": out_channels}
+
+
+def cli(*args) -> Result:
+    """``colorkit ARGS`` run in this process; arguments may be paths, numbers or bytes (a file name
+    that is not UTF-8)."""
+    return CliRunner().invoke(create_app(), [os.fsdecode(a) if isinstance(a, bytes) else str(a) for a in args])
+
+
+def save_tiny_checkpoint(path: Path, model: str = "cunet") -> Path:
+    """Save an untrained tiny ``model`` (the same weights every time) as a checkpoint at ``path``."""
+    import torch  # heavy: imported when a checkpoint is made, not when pytest loads this plugin
+
+    from colorkit.build import build_model
+    from colorkit.checkpoint import save_checkpoint
+
+    spec = tiny_spec(model)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        net = build_model(spec, get_host())
+    save_checkpoint(path, modules={"model": net}, meta={"model": spec, "decoder": None, "size": 32, "recipe": "tiny"})
+    return path
 
 
 def make_images(folder: Path, count: int = 12, size: int = 48, seed: int = 0) -> list[Path]:
@@ -107,3 +134,8 @@ def tiny_recipe(tmp_path, tiny_image_folder):
         return write_recipe(tmp_path / "tiny.toml", tiny_image_folder, tmp_path / "runs", **kwargs)
 
     return make
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    return save_tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny.safetensors")

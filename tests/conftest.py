@@ -21,6 +21,19 @@ def utkface() -> Path:
     return UTKFACE
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """torch on one thread for a whole module (``pytestmark = pytest.mark.usefixtures("one_thread")``):
+    tiny nets run fastest so on these shared cores, and bitwise comparisons across processes need the
+    same thread count."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _private_cache_dir(tmp_path_factory):
     """Caches (decoded images, masks) go to a folder of this test session, never the user's."""

@@ -8,23 +8,16 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from typer.testing import CliRunner
 
 from colorkit.checkpoint import read_checkpoint
-from colorkit.cli import create_app
-from colorkit.errors import ColorkitError
 from colorkit.hookspecs import hookimpl
 from colorkit.inference.colorizer import Colorizer
 from colorkit.plugins import get_host
 from colorkit.recipe import load_recipe
-from colorkit.testing import make_images, write_recipe
+from colorkit.testing import cli, make_images, write_recipe
 from colorkit.zoo import read_card
 
 pytestmark = pytest.mark.slow
-
-
-def cli(*args):
-    return CliRunner().invoke(create_app(), [str(a) for a in args])
 
 
 @pytest.fixture(scope="module")

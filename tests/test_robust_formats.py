@@ -6,19 +6,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image, ImageCms
-from typer.testing import CliRunner
 
-from colorkit.build import build_model
-from colorkit.checkpoint import save_checkpoint
-from colorkit.cli import create_app
 from colorkit.data import metadata
 from colorkit.inference import photo_files
 from colorkit.inference.colorizer import Colorizer
-from colorkit.plugins import get_host
+from colorkit.testing import cli
 
-TINY = {"name": "cunet", "args": {"width": 8, "depth": 3, "dilations": [1, 2]}, "in_channels": 1, "out_channels": 2}
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 W, H = 40, 30
 RGB = np.random.default_rng(0).integers(0, 256, (H, W, 3), dtype=np.uint8)
 FORMATS = {"JPEG": ".jpg", "PNG": ".png", "TIFF": ".tif", "WEBP": ".webp", "BMP": ".bmp"}
@@ -76,32 +72,16 @@ def reads_back(path: Path, fmt: str) -> Image.Image:
 
 def colorize(*args):
     """``colorkit colorize`` with the torch backend (no ONNX export: these tests are about files)."""
-    return CliRunner().invoke(create_app(), ["colorize", "--backend", "torch", *(str(a) for a in args)])
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("ckpt") / "tiny.safetensors"
-    save_checkpoint(path, modules={"model": build_model(TINY, get_host())}, meta={"model": TINY, "decoder": None, "size": 32, "recipe": "tiny"})
-    return path
+    return cli("colorize", "--backend", "torch", *args)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_every_mode_in_every_format_reads_back(tmp_path, checkpoint, fmt):
+def test_every_mode_in_every_format_reads_back(tmp_path, tiny_checkpoint, fmt):
     ext = FORMATS[fmt]
     (tmp_path / "in").mkdir()
     for mode in STORES[fmt]:
         save_with_metadata(in_mode(mode), tmp_path / "in" / f"{mode.replace(';', '')}{ext}", fmt)
-    result = colorize(checkpoint, tmp_path / "in", "-o", tmp_path / "out")
+    result = colorize(tiny_checkpoint, tmp_path / "in", "-o", tmp_path / "out")
     assert result.exit_code == 0, result.output
     assert f"coloured {len(STORES[fmt])} of {len(STORES[fmt])}" in result.output
     for mode in STORES[fmt]:
@@ -122,9 +102,9 @@ def test_every_mode_in_every_format_reads_back(tmp_path, checkpoint, fmt):
 
 
 @pytest.mark.parametrize("out_fmt", FORMATS)
-def test_tiff_metadata_of_every_mode_fits_every_output_format(tmp_path, checkpoint, out_fmt):
+def test_tiff_metadata_of_every_mode_fits_every_output_format(tmp_path, tiny_checkpoint, out_fmt):
     """The issue's example the other way round: a TIFF's tags go into JPEG, PNG, WebP and BMP too."""
-    colorizer = Colorizer.load(checkpoint, device="cpu")
+    colorizer = Colorizer.load(tiny_checkpoint, device="cpu")
     for mode in MODES:
         src = tmp_path / f"{mode.replace(';', '')}.tif"
         save_with_metadata(in_mode(mode), src, "TIFF")
@@ -138,14 +118,14 @@ def test_tiff_metadata_of_every_mode_fits_every_output_format(tmp_path, checkpoi
         assert not metadata.LAYOUT_TAGS & set(tags) and tags.get(0x013B) == ARTIST, mode
 
 
-def test_a_result_that_does_not_read_back_is_not_kept(tmp_path, checkpoint, monkeypatch):
+def test_a_result_that_does_not_read_back_is_not_kept(tmp_path, tiny_checkpoint, monkeypatch):
     Image.fromarray(RGB).save(tmp_path / "a.png")
     Image.fromarray(RGB).save(tmp_path / "b.png")
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "a.png").write_bytes(b"an earlier result")
     real = photo_files.encode8
     monkeypatch.setattr(photo_files, "encode8", lambda rgb, dst, meta=None: real(rgb, dst, meta)[:200] if "a.png" in str(dst) else real(rgb, dst, meta))
-    result = colorize(checkpoint, tmp_path / "a.png", tmp_path / "b.png", "-o", tmp_path / "out")
+    result = colorize(tiny_checkpoint, tmp_path / "a.png", tmp_path / "b.png", "-o", tmp_path / "out")
     assert result.exit_code == 1 and "coloured 1 of 2" in result.output, result.output
     assert f"could not write {tmp_path / 'out' / 'a.png'}: the written file does not read back" in result.output
     assert (tmp_path / "out" / "a.png").read_bytes() == b"an earlier result"  # the earlier file stays
@@ -153,13 +133,13 @@ def test_a_result_that_does_not_read_back_is_not_kept(tmp_path, checkpoint, monk
     reads_back(tmp_path / "out" / "b.png", "PNG").close()
 
 
-def test_an_animation_is_said_to_be_cut_to_its_first_frame(tmp_path, checkpoint):
+def test_an_animation_is_said_to_be_cut_to_its_first_frame(tmp_path, tiny_checkpoint):
     frames = [Image.fromarray(np.roll(RGB, 5 * k, axis=1)) for k in range(3)]
     frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:], duration=100, loop=0)
     frames[0].save(tmp_path / "anim.webp", save_all=True, append_images=frames[1:2], duration=100)
     frames[0].save(tmp_path / "pages.tif", save_all=True, append_images=frames[1:])
     frames[0].save(tmp_path / "still.png")
-    result = colorize(checkpoint, *(tmp_path / n for n in ("anim.gif", "anim.webp", "pages.tif", "still.png")), "-o", tmp_path / "out")
+    result = colorize(tiny_checkpoint, *(tmp_path / n for n in ("anim.gif", "anim.webp", "pages.tif", "still.png")), "-o", tmp_path / "out")
     assert result.exit_code == 0, result.output
     for name, n in (("anim.gif", 3), ("anim.webp", 2), ("pages.tif", 3)):
         assert f"note: {tmp_path / name}: {n} frames; only the first was coloured" in result.output

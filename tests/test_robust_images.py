@@ -17,20 +17,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 from skimage.color import rgb2lab
-from typer.testing import CliRunner
 
-from colorkit.build import build_model
-from colorkit.checkpoint import save_checkpoint
-from colorkit.cli import create_app
 from colorkit.cli.common import safe_streams
 from colorkit.data import images
 from colorkit.data.images import find_images, load_rgb, open_image, printable, set_max_pixels
 from colorkit.errors import ColorkitError, ImageError
-from colorkit.plugins import get_host
-from colorkit.testing import make_images, tiny_spec, write_recipe
+from colorkit.testing import cli, make_images, write_recipe
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 RNG = np.random.default_rng(0)
 PHOTO = RNG.integers(0, 256, (40, 50, 3), dtype=np.uint8)
@@ -352,31 +348,6 @@ def test_decoded_colours_match_the_file(tmp_path):
 
 # --- through the commands: colorize, evaluate and training finish the good files ---------------------
 
-TINY = tiny_spec("cunet")
-
-
-def cli(*args):
-    return CliRunner().invoke(create_app(), [os.fsdecode(a) if isinstance(a, bytes) else str(a) for a in args])
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny nets run fastest on one thread, and the machine's cores are shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    """An untrained tiny CU-net checkpoint: enough to exercise every file path of colorize and evaluate."""
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("ckpt") / "tiny.safetensors"
-    save_checkpoint(path, modules={"model": build_model(TINY, get_host())}, meta={"model": TINY, "decoder": None, "size": 32, "recipe": "tiny"})
-    return path
-
-
 def odd_folder(root: Path) -> tuple[dict[str, tuple[int, int]], list[str]]:
     """Good odd images (name -> (height, width)) and bad files, written under ``root``."""
     good = {}
@@ -404,9 +375,9 @@ def odd_folder(root: Path) -> tuple[dict[str, tuple[int, int]], list[str]]:
     return good, bad
 
 
-def test_colorize_finishes_good_files_lists_bad_ones_and_exits_1(checkpoint, tmp_path):
+def test_colorize_finishes_good_files_lists_bad_ones_and_exits_1(tiny_checkpoint, tmp_path):
     good, bad = odd_folder(tmp_path / "in")
-    result = cli("colorize", checkpoint, tmp_path / "in", "-o", tmp_path / "out")
+    result = cli("colorize", tiny_checkpoint, tmp_path / "in", "-o", tmp_path / "out")
     assert result.exit_code == 1, result.output
     assert f"coloured {len(good)} of {len(good) + len(bad)}" in result.output
     for name in bad:
@@ -417,17 +388,17 @@ def test_colorize_finishes_good_files_lists_bad_ones_and_exits_1(checkpoint, tmp
         assert out.shape == (h, w, 3), name  # every size, 1 x 1 included, comes back at its own size
 
 
-def test_colorize_pixel_limit_option(checkpoint, tmp_path):
+def test_colorize_pixel_limit_option(tiny_checkpoint, tmp_path):
     photo = write(tmp_path / "photo.png", encoded("PNG"))  # 2000 pixels
-    refused_run = cli("colorize", checkpoint, photo, "-o", tmp_path / "a.png", "--max-pixels", 1000)
+    refused_run = cli("colorize", tiny_checkpoint, photo, "-o", tmp_path / "a.png", "--max-pixels", 1000)
     assert refused_run.exit_code == 1 and "too large" in refused_run.output and "--max-pixels" in refused_run.output
-    assert cli("colorize", checkpoint, photo, "-o", tmp_path / "b.png", "--max-pixels", 2000).exit_code == 0
+    assert cli("colorize", tiny_checkpoint, photo, "-o", tmp_path / "b.png", "--max-pixels", 2000).exit_code == 0
 
 
-def test_evaluate_finishes_good_files_lists_bad_ones_and_exits_1(checkpoint, tmp_path):
+def test_evaluate_finishes_good_files_lists_bad_ones_and_exits_1(tiny_checkpoint, tmp_path):
     good, bad = odd_folder(tmp_path / "data")
     target = tmp_path / "eval.json"
-    result = cli("evaluate", checkpoint, "--data", tmp_path / "data", "--size", 32, "--json", target)
+    result = cli("evaluate", tiny_checkpoint, "--data", tmp_path / "data", "--size", 32, "--json", target)
     assert result.exit_code == 1, result.output
     data = json.loads(target.read_text())
     assert data["n"] == len(good) and len(data["failed"]) == len(bad)

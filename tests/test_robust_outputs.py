@@ -10,24 +10,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
-from typer.testing import CliRunner
 
-from colorkit.build import build_model
-from colorkit.checkpoint import save_checkpoint
-from colorkit.cli import create_app
 from colorkit.inference.colorizer import Colorizer
 from colorkit.outputs import OutputConflict, Outputs, input_problem
-from colorkit.plugins import get_host
-from colorkit.testing import tiny_spec
+from colorkit.testing import cli, save_tiny_checkpoint
 
-TINY = tiny_spec("cunet")
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 PHOTO = np.random.default_rng(0).integers(0, 256, (30, 40, 3), dtype=np.uint8)
-
-
-def cli(*args):
-    return CliRunner().invoke(create_app(), [str(a) for a in args])
 
 
 def photo(path: Path) -> Path:
@@ -55,22 +46,12 @@ def one_line_refusal(result, *fragments) -> str:
     return lines[0]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
     """A run directory as training leaves it: checkpoints, recipe, metrics, a sample grid."""
-    torch.manual_seed(0)
     run = tmp_path_factory.mktemp("runs") / "tiny-20260101-000000"
     (run / "checkpoints").mkdir(parents=True)
-    save_checkpoint(run / "checkpoints" / "best.safetensors", modules={"model": build_model(TINY, get_host())},
-                    meta={"model": TINY, "decoder": None, "size": 32, "recipe": "tiny"})
+    save_tiny_checkpoint(run / "checkpoints" / "best.safetensors")
     (run / "recipe.toml").write_text("name = 'tiny'\n")
     (run / "metrics.jsonl").write_text('{"epoch": 1}\n')
     photo(run / "samples" / "epoch_001.png")

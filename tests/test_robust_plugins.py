@@ -6,12 +6,12 @@ import types
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from colorkit.cli import common, create_app
+from colorkit.cli import common
 from colorkit.hookspecs import hookimpl
 from colorkit.losses import MSELoss
 from colorkit.plugins import get_host
+from colorkit.testing import cli
 
 RECIPE = Path(__file__).parents[1] / "recipes" / "cunet_mse.toml"
 
@@ -61,10 +61,6 @@ def broken_plugins(monkeypatch):
     get_host.cache_clear()
     yield
     get_host.cache_clear()
-
-
-def cli(*args):
-    return CliRunner().invoke(create_app(), [str(a) for a in args])
 
 
 def test_plugins_command_names_every_broken_plugin_and_its_problem(broken_plugins):

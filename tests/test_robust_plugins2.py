@@ -8,12 +8,12 @@ import types
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from colorkit.cli import common, create_app
+from colorkit.cli import common
 from colorkit.hookspecs import hookimpl
 from colorkit.losses import MSELoss
 from colorkit.plugins import create_host, get_host
+from colorkit.testing import cli
 
 RECIPE = Path(__file__).parents[1] / "recipes" / "cunet_mse.toml"
 
@@ -72,10 +72,6 @@ def plugins(monkeypatch):
     get_host.cache_clear()
     yield
     get_host.cache_clear()
-
-
-def cli(*args):
-    return CliRunner().invoke(create_app(), [str(a) for a in args])
 
 
 def test_a_plugin_that_exits_or_raises_a_base_exception_is_reported_and_the_rest_work(plugins):

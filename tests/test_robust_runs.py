@@ -17,29 +17,16 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import save_file
-from typer.testing import CliRunner
 
 from colorkit import files
 from colorkit.checkpoint import read_checkpoint
-from colorkit.cli import create_app
 from colorkit.files import atomic_write_bytes, create_run_dir
-from colorkit.testing import make_images, write_recipe
+from colorkit.testing import cli, make_images, write_recipe
 from colorkit.training.trainer import RunLock, Trainer
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 EPOCHS = 3  # 12 photos, 1 held out, batch 4: 3 steps an epoch, 9 in all
-
-
-def cli(*args):
-    return CliRunner().invoke(create_app(), [str(a) for a in args])
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Bitwise comparisons across processes need the same thread count; one is also fastest here."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

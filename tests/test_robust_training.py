@@ -14,27 +14,15 @@ from pathlib import Path
 import pytest
 import torch
 from rich.console import Console
-from typer.testing import CliRunner
 
 from colorkit.checkpoint import read_checkpoint
-from colorkit.cli import create_app
 from colorkit.errors import ColorkitError
-from colorkit.testing import make_images, write_recipe
+from colorkit.testing import cli, make_images, write_recipe
 from colorkit.training.trainer import Trainer, resume_run
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 QUIET = Console(quiet=True)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def cli(*args):
-    return CliRunner().invoke(create_app(), [str(a) for a in args])
 
 
 def refused(result, *phrases: str) -> str:

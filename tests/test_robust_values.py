@@ -11,17 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from colorkit.cli import create_app
 from colorkit.recipe import read_toml, set_values
-from colorkit.testing import make_images, write_recipe
+from colorkit.testing import cli, make_images, write_recipe
 
 RECIPE = Path(__file__).parents[1] / "recipes" / "cunet_mse.toml"
-
-
-def cli(*args):
-    return CliRunner().invoke(create_app(), [str(a) for a in args])
 
 
 def one_line(result, code=2) -> str:
@@ -204,18 +198,6 @@ def test_an_output_folder_that_is_not_utf8_is_refused_with_one_line(tmp_path, re
     line = one_line(cli("run", recipe, "--data", photos, "--out", out))
     assert "key 'output.dir'" in line and "not UTF-8" in line and "caf\\udce9" in line, line
     assert not out.exists()
-
-
-@pytest.fixture
-def tiny_checkpoint(tmp_path) -> Path:
-    from colorkit.build import build_model
-    from colorkit.checkpoint import save_checkpoint
-    from colorkit.plugins import get_host
-    from colorkit.testing import tiny_spec
-
-    path = tmp_path / "tiny.safetensors"
-    save_checkpoint(path, modules={"model": build_model(tiny_spec(), get_host())}, meta={"model": tiny_spec(), "decoder": None, "size": 32, "recipe": "tiny"})
-    return path
 
 
 @pytest.mark.parametrize(

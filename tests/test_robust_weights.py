@@ -10,23 +10,11 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import save_file
-from typer.testing import CliRunner
 
 from colorkit.checkpoint import read_checkpoint, weights_digest
-from colorkit.cli import create_app
-from colorkit.testing import make_images, write_recipe
+from colorkit.testing import cli, make_images, write_recipe
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def cli(*args):
-    return CliRunner().invoke(create_app(), [str(a) for a in args])
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def refused(result, *phrases: str) -> str:
