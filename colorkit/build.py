@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from colorkit.contracts import AB_CHANNELS, loss_out_channels, needs_prepare
 from colorkit.errors import ColorkitError
 from colorkit.losses.base import Loss
 from colorkit.preprocess import part_weight_map
@@ -26,20 +27,20 @@ class LossSet(nn.Module):
         self.names = [name for name, _, _ in terms]
         self.weights = [weight for _, weight, _ in terms]
         self.losses = nn.ModuleList(loss for _, _, loss in terms)
-        head = [i for i, loss in enumerate(self.losses) if loss.out_channels != 2]
+        head = [i for i, loss in enumerate(self.losses) if loss_out_channels(loss) != AB_CHANNELS]
         self.head = head[0] if head else None
         self.decoder_spec = specs[self.head] if head else None
 
     @property
     def out_channels(self) -> int:
-        return self.losses[self.head].out_channels if self.head is not None else 2
+        return loss_out_channels(self.losses[self.head]) if self.head is not None else AB_CHANNELS
 
     def decode(self, output: torch.Tensor) -> torch.Tensor:
         return self.losses[self.head].decode(output) if self.head is not None else output
 
     def _ab_for_others(self, output: torch.Tensor) -> torch.Tensor:
         """``output`` decoded to ab when some loss needs ab from a special output, else ``output`` as is."""
-        others = any(loss.out_channels != self.out_channels for loss in self.losses)
+        others = any(loss_out_channels(loss) != self.out_channels for loss in self.losses)
         return self.decode(output) if others else output
 
     def _label(self, i: int) -> str:
@@ -49,7 +50,7 @@ class LossSet(nn.Module):
     def prepare(self, ab_batches, cache_dir) -> None:
         """Run each loss's one-off look at the training data (``ab_batches()`` gives a fresh iterator)."""
         for loss in self.losses:
-            if loss.needs_prepare:
+            if needs_prepare(loss):
                 loss.prepare(ab_batches(), cache_dir)
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
@@ -63,7 +64,7 @@ class LossSet(nn.Module):
         ab = self._ab_for_others(output)
         logs: dict[str, float] = {}
         for i, loss in enumerate(self.losses):
-            pred = output if loss.out_channels == self.out_channels else ab
+            pred = output if loss_out_channels(loss) == self.out_channels else ab
             for key, value in loss.auxiliary_step(pred, target, **context).items():
                 logs[f"{self._label(i)}.{key}"] = float(value)
         return logs
@@ -85,7 +86,7 @@ class LossSet(nn.Module):
         total = output.new_zeros(())
         logs: dict[str, float] = {}
         for i, (name, weight, loss) in enumerate(zip(self.names, self.weights, self.losses)):
-            pred = output if loss.out_channels == self.out_channels else ab
+            pred = output if loss_out_channels(loss) == self.out_channels else ab
             if self.part_weights[i]:
                 if extra is None:
                     raise ColorkitError(f"loss.{i} ('{name}'): part_weights need the preprocessor channels (extra=)")

@@ -44,8 +44,9 @@ class ModelContract:
 
 class LossContract:
     """A loss factory: ``factory(**options)`` returning an ``nn.Module`` called as
-    ``loss(pred, target, **context) -> dict[str, Tensor]`` (usually a subclass of
-    :class:`colorkit.losses.Loss`, which inherits these defaults)."""
+    ``loss(pred, target, **context) -> dict[str, Tensor]``: a subclass of :class:`colorkit.losses.Loss`,
+    which inherits these defaults and adds the optional hooks ``prepare``, ``configure_optimizer`` and
+    ``auxiliary_step``."""
 
     out_channels: ClassVar[int] = AB_CHANNELS
     """The network output it needs: ab (2) or another head (313 class logits, say), which :meth:`decode` turns into ab."""

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar, Iterable
+from typing import Any, Iterable
 
 import torch
 from torch import nn
 
+from colorkit.contracts import LossContract
 
-class Loss(nn.Module):
+
+class Loss(nn.Module, LossContract):
     """A training loss on the network output against the true ab.
 
     Subclasses implement :meth:`terms` and return named terms; the loss value is their sum.
@@ -18,7 +20,9 @@ class Loss(nn.Module):
     ``L``, the input lightness, ``(B, 1, H, W)``).
 
     A loss that needs another output than ab (class logits, say) sets ``out_channels`` and
-    overrides :meth:`decode`, which turns the network output into ab for colorizing.
+    overrides :meth:`decode`, which turns the network output into ab for colorizing. Those class
+    attributes (``needs_prepare``, ``supports_pixel_weights`` too) and their defaults are
+    :class:`colorkit.contracts.LossContract`'s.
 
     Two optional hooks let a loss learn something itself; the trainer calls them and checkpoints
     the loss's buffers, its trainable parameters and its optimiser, so resume restores them:
@@ -31,11 +35,6 @@ class Loss(nn.Module):
     Frozen parameters (``requires_grad=False``, such as a pretrained feature network) are not
     written to checkpoints: they come from the loss's own source each time.
     """
-
-    out_channels: ClassVar[int] = 2
-    needs_prepare: ClassVar[bool] = False
-    supports_pixel_weights: ClassVar[bool] = False
-    """Whether the loss honours ``pixel_weights`` (recipes may then give it ``part_weights``)."""
 
     def prepare(self, ab_batches: Iterable[torch.Tensor], cache_dir: Path) -> None:
         """Look once at the training set's true ab, ``(B, 2, H, W)`` batches scaled to [-1, 1].
@@ -53,10 +52,6 @@ class Loss(nn.Module):
 
     def terms(self, pred: torch.Tensor, target: torch.Tensor, **context: Any) -> dict[str, torch.Tensor]:
         raise NotImplementedError
-
-    def decode(self, output: torch.Tensor) -> torch.Tensor:
-        """Network output -> ab in [-1, 1]; regression losses predict ab directly."""
-        return output
 
     def pixel_weights(self, err: torch.Tensor, context: dict) -> torch.Tensor | None:
         """``context["pixel_weights"]`` (``(B, 1, H, W)``, >= 0, from a recipe's ``part_weights``) checked
