@@ -24,6 +24,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 from safetensors import safe_open
 
+from colorkit.contracts import checkpoint_state, load_checkpoint_state
 from colorkit.data.images import printable
 from colorkit.errors import CheckpointError
 from colorkit.files import atomic_write_bytes, atomic_write_json
@@ -103,8 +104,7 @@ def save_checkpoint(
     """Write modules (and optionally optimisers, RNG and training ``state``) to one safetensors file."""
     tensors: dict[str, torch.Tensor] = {}
     for name, module in modules.items():
-        state_fn = getattr(module, "checkpoint_state", module.state_dict)
-        for key, value in state_fn().items():
+        for key, value in checkpoint_state(module).items():
             tensors[f"{name}.{key}"] = value.detach().cpu().contiguous()
     info = dict(meta, format=FORMAT)
     if optimizers is not None:
@@ -191,10 +191,7 @@ def load_modules(path: str | Path, tensors: dict[str, torch.Tensor], modules: di
         prefix = f"{name}."
         sd = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
         try:
-            if hasattr(module, "load_checkpoint_state"):
-                module.load_checkpoint_state(sd)
-            else:
-                module.load_state_dict(sd, strict=True)
+            load_checkpoint_state(module, sd)
         except (RuntimeError, ValueError, KeyError) as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise CheckpointError(f"{path}: weights do not fit this {name} ({first})") from None
