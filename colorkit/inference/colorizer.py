@@ -16,6 +16,7 @@ from PIL import Image
 
 from colorkit import checkpoint as ckpt
 from colorkit.build import build_model, resolve_device
+from colorkit.contracts import input_stride
 from colorkit.data.images import is_image_name, is_video_name
 from colorkit.data.lab import AB_SCALE, lab_to_rgb, normalize_l, rgb_to_lab
 from colorkit.errors import CheckpointError, ColorkitError
@@ -69,9 +70,7 @@ def names_a_model(arg: str | Path, host=None) -> bool:
 
 def check_network_size(spec: dict, host, size: int) -> int:
     """``size`` if the model can run at ``size x size`` (a multiple of its input stride), else a ColorkitError."""
-    factory = host.models.get(spec["name"]).factory
-    stride_fn = getattr(factory, "input_stride", None)
-    stride = int(stride_fn(**spec["args"])) if stride_fn is not None else 1
+    stride = input_stride(host.models.get(spec["name"]).factory, spec["args"])
     if size < max(stride, 8) or size % stride:
         lower, upper = max(size // stride * stride, stride, 8), (size // stride + 1) * stride
         raise ColorkitError(

@@ -20,11 +20,13 @@ from typing import Any, Iterable
 import numpy as np
 from rich.markup import escape
 
+from colorkit.contracts import LoggerContract
 from colorkit.errors import ColorkitError
 
 
-class Logger:
-    """Base class of a logger; subclasses override what they record."""
+class Logger(LoggerContract):
+    """Base class of a logger; subclasses override what they record (and ``check_available``:
+    :class:`colorkit.contracts.LoggerContract`)."""
 
     def __init__(self, run_dir: Path, recipe: Any = None, start_step: int = 0):
         self.run_dir, self.recipe, self.start_step = Path(run_dir), recipe, start_step

@@ -13,25 +13,21 @@ subclass of :class:`Preprocessor`) that takes its options as keywords. The objec
 
 Building one must be cheap and import nothing heavy (recipes are validated by building their
 preprocessors to learn the channel names): load models on the first call, once per process.
+The optional attributes and their defaults are :class:`colorkit.contracts.PreprocessorContract`'s.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from colorkit.contracts import PreprocessorContract
 from colorkit.data.lab import rgb_to_lab_np
 from colorkit.errors import ColorkitError
 
 
-class Preprocessor:
-    """Base class of preprocessors: subclasses set ``channels`` and implement ``__call__``."""
-
-    channels: tuple[str, ...] = ()
-
-    @property
-    def cache_key(self) -> str | None:
-        """Implementation and options, for the mask cache; None: never cached."""
-        return None
+class Preprocessor(PreprocessorContract):
+    """Base class of preprocessors: subclasses set ``channels`` and ``cache_key`` (defaults:
+    :class:`colorkit.contracts.PreprocessorContract`) and implement ``__call__``."""
 
     def __call__(self, gray: np.ndarray) -> np.ndarray:
         raise NotImplementedError

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from colorkit.contracts import preprocessor_cache_key, preprocessor_channels
 from colorkit.errors import ColorkitError, RegistryError
 from colorkit.preprocess import cache
 from colorkit.preprocess.base import check_output, gray_u8, install_hint
@@ -28,7 +29,7 @@ class Preprocessors:
                 raise ColorkitError(f"preprocess.{i}.name: {exc}{install_hint(spec['name'])}") from None
             except (TypeError, ValueError) as exc:
                 raise ColorkitError(f"preprocess.{i} ('{spec['name']}'): {exc}") from None
-            names = tuple(getattr(step, "channels", ()))
+            names = preprocessor_channels(step)
             if not names or not all(isinstance(n, str) and n for n in names):
                 raise ColorkitError(f"preprocessor '{spec['name']}' does not name its channels (a 'channels' tuple of strings)")
             self.steps.append((spec["name"], step, names))
@@ -46,7 +47,7 @@ class Preprocessors:
         size = gray.shape[0]
         parts = []
         for name, step, names in self.steps:
-            key = step.cache_key
+            key = preprocessor_cache_key(step)
             shape = (len(names), *gray.shape)
             path = cache.entry_path(name, key, source, size) if key is not None and source is not None else None
             out = cache.load(path, shape) if path is not None else None
