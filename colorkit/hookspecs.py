@@ -3,6 +3,9 @@
 Every hook is called with keywords only and receives a ``register`` callback owned by the host:
 ``register(name, factory)``. The host records which plugin registered which name, so a duplicate
 is an error that names both plugins. A hook's signature only ever gains arguments.
+
+What colorkit reads from a registered factory, and the default of everything optional, is written
+once in :mod:`colorkit.contracts`; plain class attributes meet it, nothing needs importing.
 """
 
 from __future__ import annotations
@@ -25,13 +28,20 @@ def colorkit_register_models(register: Register) -> None:
 
     A factory takes ``in_channels`` and ``out_channels`` keywords plus its own options and returns
     an ``nn.Module`` mapping ``(B, in_channels, H, W)`` to ``(B, out_channels, H, W)``. It may
-    define ``input_stride(**options) -> int``: the number every input side must be divisible by.
+    define ``input_stride(**options) -> int``: the number every input side must be divisible by
+    (default 1), and ``role``: ``"colorizer"`` (default) or ``"discriminator"`` (built by a loss,
+    never a recipe's ``[model]``). See :class:`colorkit.contracts.ModelContract`.
     """
 
 
 @hookspec
 def colorkit_register_losses(register: Register) -> None:
-    """Register losses: ``register("huber", HuberLoss)``; a subclass of ``colorkit.losses.Loss``."""
+    """Register losses: ``register("huber", HuberLoss)``; a subclass of ``colorkit.losses.Loss``.
+
+    Its class attributes ``out_channels`` (default 2: ab; another head needs ``decode``),
+    ``needs_prepare`` and ``supports_pixel_weights`` (default False) are described, with their
+    defaults, in :class:`colorkit.contracts.LossContract`.
+    """
 
 
 @hookspec
@@ -44,7 +54,8 @@ def colorkit_register_preprocessors(register: Register) -> None:
     channels), ``cache_key`` (implementation and options as a string, or None: never cached) and
     ``__call__(gray)``: one ``(H, W)`` uint8 gray image (L* scaled to 0..255) at the network size ->
     float32 ``(len(channels), H, W)`` in [0, 1]. A recipe's ``[[preprocess]]`` list selects them;
-    their channels follow L in the network input and may weight losses (``part_weights``).
+    their channels follow L in the network input and may weight losses (``part_weights``). See
+    :class:`colorkit.contracts.PreprocessorContract`.
     """
 
 
@@ -76,7 +87,8 @@ def colorkit_register_loggers(register: Register) -> None:
     ``log_image(step, name, image)`` (``image``: ``(H, W, 3)`` uint8 array) and ``close()``. A
     resumed run continues from ``start_step``: drop what an earlier attempt logged after it.
     It may define ``check_available()``, raising :class:`colorkit.errors.ColorkitError` with one
-    line (such as the optional extra to install) when it cannot work; recipes are checked with it.
+    line (such as the optional extra to install) when it cannot work; recipes are checked with it
+    (:class:`colorkit.contracts.LoggerContract`).
     """
 
 
