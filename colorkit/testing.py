@@ -6,10 +6,11 @@
 - ``tiny_recipe``: a function writing a recipe that trains a tiny net on that folder in seconds.
 - ``tiny_checkpoint``: an untrained tiny CU-net checkpoint (one per test module), for ``colorize``
   and ``evaluate``.
+- ``installed_plugins``: a function making colorkit see given plugin packages as the installed ones.
 
 ``TINY_ARGS`` names the tiny variant of each built-in model that those recipes train, and
 ``tiny_spec`` gives it as a checkpoint's model description, so tests share one copy of them.
-``cli`` runs a ``colorkit`` command in the test's process.
+``cli`` runs a ``colorkit`` command in the test's process; ``fake_plugin`` stands in for a plugin module.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import types
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +27,7 @@ from PIL import Image
 from typer.testing import CliRunner, Result
 
 from colorkit.cli import create_app
+from colorkit.hookspecs import hookimpl
 from colorkit.plugins import create_host, get_host
 
 TINY_ARGS: dict[str, dict] = {
@@ -58,6 +61,25 @@ def save_tiny_checkpoint(path: Path, model: str = "cunet") -> Path:
         net = build_model(spec, get_host())
     save_checkpoint(path, modules={"model": net}, meta={"model": spec, "decoder": None, "size": 32, "recipe": "tiny"})
     return path
+
+
+def fake_plugin(**hooks) -> types.SimpleNamespace:
+    """A plugin module's stand-in: each keyword is a hook and its implementation
+    (``fake_plugin(colorkit_register_losses=lambda register: register("mine", MyLoss))``)."""
+    return types.SimpleNamespace(**{name: hookimpl(fn) for name, fn in hooks.items()})
+
+
+class FakeEntryPoint:
+    """An installed plugin package's entry point: loading it gives ``target``, or raises it if it is an exception."""
+
+    def __init__(self, name: str, target, version: str = "1.0"):
+        self.name, self.value, self.target = name, f"{name}_pkg:plugin", target
+        self.dist = types.SimpleNamespace(version=version)
+
+    def load(self):
+        if isinstance(self.target, BaseException):
+            raise self.target
+        return self.target
 
 
 def make_images(folder: Path, count: int = 12, size: int = 48, seed: int = 0) -> list[Path]:
@@ -139,3 +161,18 @@ def tiny_recipe(tmp_path, tiny_image_folder):
 @pytest.fixture(scope="module")
 def tiny_checkpoint(tmp_path_factory) -> Path:
     return save_tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny.safetensors")
+
+
+@pytest.fixture
+def installed_plugins(monkeypatch):
+    """``installed_plugins({name: target}, version="1.0")``: colorkit sees these, and only these, as the
+    installed plugin packages; a target is a plugin module (:func:`fake_plugin`) or the exception its
+    import raises. The global host is built afresh after each call and after the test."""
+
+    def install(plugins: dict, version: str = "1.0") -> None:
+        entry_points = [FakeEntryPoint(name, target, version) for name, target in plugins.items()]
+        monkeypatch.setattr("colorkit.plugins._entry_points", lambda: entry_points)
+        get_host.cache_clear()
+
+    yield install
+    get_host.cache_clear()

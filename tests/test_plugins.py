@@ -1,25 +1,17 @@
 """The plugin engine: built-ins and third parties register the same way; broken plugins are reported."""
 
 import sys
-import types
 
 import pytest
 
 from colorkit.errors import RegistryError
-from colorkit.hookspecs import hookimpl
 from colorkit.losses import MSELoss
 from colorkit.plugins import create_host
-
-
-def plugin(**hooks) -> types.SimpleNamespace:
-    ns = types.SimpleNamespace()
-    for name, fn in hooks.items():
-        setattr(ns, name, hookimpl(fn))
-    return ns
+from colorkit.testing import fake_plugin
 
 
 def registers_loss(name, factory=MSELoss):
-    return plugin(colorkit_register_losses=lambda register: register(name, factory))
+    return fake_plugin(colorkit_register_losses=lambda register: register(name, factory))
 
 
 def test_builtins_register_through_hooks(builtin_host):
@@ -64,7 +56,7 @@ def test_non_callable_and_raising_hooks_are_reported_by_name():
 
     host = create_host(
         entry_points=False,
-        extra=[("noncallable", registers_loss("x", factory=42)), ("raiser", plugin(colorkit_register_models=boom))],
+        extra=[("noncallable", registers_loss("x", factory=42)), ("raiser", fake_plugin(colorkit_register_models=boom))],
     )
     problems = host.problems()
     assert any(p.startswith("noncallable:") and "not callable" in p for p in problems)
@@ -73,29 +65,17 @@ def test_non_callable_and_raising_hooks_are_reported_by_name():
 
 
 def test_unknown_hook_is_reported():
-    host = create_host(entry_points=False, extra=[("typo", plugin(colorkit_register_lossses=lambda register: None))])
+    host = create_host(entry_points=False, extra=[("typo", fake_plugin(colorkit_register_lossses=lambda register: None))])
     assert any("colorkit_register_lossses" in p and p.startswith("typo:") for p in host.problems())
 
 
-class FakeEntryPoint:
-    def __init__(self, name, target):
-        self.name, self.value, self.target = name, f"{name}_module", target
-        self.dist = types.SimpleNamespace(version="9.9")
-
-    def load(self):
-        if isinstance(self.target, Exception):
-            raise self.target
-        return self.target
-
-
 @pytest.fixture
-def fake_entry_points(monkeypatch):
-    eps = [
-        FakeEntryPoint("good", registers_loss("good_loss")),
-        FakeEntryPoint("broken", ImportError("No module named 'missing_dependency'")),
-        FakeEntryPoint("other", registers_loss("other_loss")),
-    ]
-    monkeypatch.setattr("colorkit.plugins._entry_points", lambda: eps)
+def fake_entry_points(installed_plugins):
+    installed_plugins({
+        "good": registers_loss("good_loss"),
+        "broken": ImportError("No module named 'missing_dependency'"),
+        "other": registers_loss("other_loss"),
+    }, version="9.9")
 
 
 def test_plugin_failing_to_import_is_reported_and_rest_work(fake_entry_points):

@@ -2,7 +2,6 @@
 
 import json
 import tomllib
-import types
 
 import numpy as np
 import pytest
@@ -10,11 +9,10 @@ import torch
 from PIL import Image
 
 from colorkit.checkpoint import read_checkpoint
-from colorkit.hookspecs import hookimpl
 from colorkit.inference.colorizer import Colorizer
 from colorkit.plugins import get_host
 from colorkit.recipe import load_recipe
-from colorkit.testing import cli, make_images, write_recipe
+from colorkit.testing import cli, fake_plugin, make_images, write_recipe
 from colorkit.zoo import read_card
 
 pytestmark = pytest.mark.slow
@@ -47,16 +45,12 @@ def packed(trained):
 
 
 @pytest.fixture
-def zoo(packed, monkeypatch):
+def zoo(packed, installed_plugins):
     """The packed model registered by a fake plugin package (an entry point), in a fresh host."""
     weights, card_path = packed
     card = read_card(card_path).model_copy(update={"weights": read_card(card_path).weights.model_copy(update={"source": weights.as_uri()})})
-    plugin = types.SimpleNamespace(colorkit_register_pretrained=hookimpl(lambda register: register(card.name, card)))
-    entry = types.SimpleNamespace(name="tiny-zoo-plugin", value="tiny_zoo", dist=types.SimpleNamespace(version="1.0"), load=lambda: plugin)
-    monkeypatch.setattr("colorkit.plugins._entry_points", lambda: [entry])
-    get_host.cache_clear()
-    yield card
-    get_host.cache_clear()
+    installed_plugins({"tiny-zoo-plugin": fake_plugin(colorkit_register_pretrained=lambda register: register(card.name, card))})
+    return card
 
 
 def test_pack_writes_half_precision_weights_and_a_card_from_the_run(trained, packed):

@@ -2,44 +2,24 @@
 problem, and the rest of colorkit keeps working. test_plugins.py covers the same cases on the host."""
 
 import json
-import types
 from pathlib import Path
 
 import pytest
 
 from colorkit.cli import common
-from colorkit.hookspecs import hookimpl
 from colorkit.losses import MSELoss
 from colorkit.plugins import get_host
-from colorkit.testing import cli
+from colorkit.testing import cli, fake_plugin
 
 RECIPE = Path(__file__).parents[1] / "recipes" / "cunet_mse.toml"
 
 
-def plugin(**hooks):
-    ns = types.SimpleNamespace()
-    for name, fn in hooks.items():
-        setattr(ns, name, hookimpl(fn))
-    return ns
-
-
 def registers_loss(name, factory=MSELoss):
-    return plugin(colorkit_register_losses=lambda register: register(name, factory))
+    return fake_plugin(colorkit_register_losses=lambda register: register(name, factory))
 
 
 def raising_hook(register):
     raise RuntimeError("hook exploded")
-
-
-class FakeEntryPoint:
-    def __init__(self, name, target):
-        self.name, self.value, self.target = name, f"{name}_pkg:plugin", target
-        self.dist = types.SimpleNamespace(version="1.0")
-
-    def load(self):
-        if isinstance(self.target, Exception):
-            raise self.target
-        return self.target
 
 
 BROKEN = {
@@ -47,20 +27,15 @@ BROKEN = {
     "raises_on_import": (ZeroDivisionError("division by zero"), "failed to import: ZeroDivisionError"),
     "copycat": (registers_loss("l1"), "'colorkit.losses' and 'copycat'"),
     "not_callable": (registers_loss("answer", 42), "registered loss 'answer' as int, which is not callable"),
-    "typo_hook": (plugin(colorkit_register_lossses=lambda register: None), "implements 'colorkit_register_lossses', which is not a colorkit hook"),
-    "bad_hook": (plugin(colorkit_register_models=raising_hook), "colorkit_register_models raised RuntimeError: hook exploded"),
+    "typo_hook": (fake_plugin(colorkit_register_lossses=lambda register: None), "implements 'colorkit_register_lossses', which is not a colorkit hook"),
+    "bad_hook": (fake_plugin(colorkit_register_models=raising_hook), "colorkit_register_models raised RuntimeError: hook exploded"),
 }
 
 
 @pytest.fixture
-def broken_plugins(monkeypatch):
-    eps = [FakeEntryPoint(name, target) for name, (target, _) in BROKEN.items()]
-    eps.append(FakeEntryPoint("fine", registers_loss("fine_loss")))
-    monkeypatch.setattr("colorkit.plugins._entry_points", lambda: eps)
+def broken_plugins(installed_plugins, monkeypatch):
+    installed_plugins({**{name: target for name, (target, _) in BROKEN.items()}, "fine": registers_loss("fine_loss")})
     monkeypatch.setattr(common.out, "width", 300)  # keep table cells on one line
-    get_host.cache_clear()
-    yield
-    get_host.cache_clear()
 
 
 def test_plugins_command_names_every_broken_plugin_and_its_problem(broken_plugins):

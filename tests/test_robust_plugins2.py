@@ -4,16 +4,14 @@ its names, its docstrings) is printed as text, never read as Rich markup."""
 
 import json
 import sys
-import types
 from pathlib import Path
 
 import pytest
 
 from colorkit.cli import common
-from colorkit.hookspecs import hookimpl
 from colorkit.losses import MSELoss
-from colorkit.plugins import create_host, get_host
-from colorkit.testing import cli
+from colorkit.plugins import create_host
+from colorkit.testing import cli, fake_plugin
 
 RECIPE = Path(__file__).parents[1] / "recipes" / "cunet_mse.toml"
 
@@ -26,13 +24,6 @@ class MarkupLoss(MSELoss):
     """Reads [/etc/x] and [bold]not bold[/bold] literally."""
 
 
-def hook(**hooks):
-    ns = types.SimpleNamespace()
-    for name, fn in hooks.items():
-        setattr(ns, name, hookimpl(fn))
-    return ns
-
-
 def exits(register):
     sys.exit(4)
 
@@ -41,37 +32,24 @@ def dooms(register):
     raise Doom("the end")
 
 
-class EntryPoint:
-    def __init__(self, name, target):
-        self.name, self.value, self.target = name, f"{name}_pkg:plugin", target
-        self.dist = types.SimpleNamespace(version="1.0")
-
-    def load(self):
-        if isinstance(self.target, BaseException):
-            raise self.target
-        return self.target
-
-
 BROKEN = {
     "exits_on_import": (SystemExit(3), "failed to import: SystemExit: 3"),
     "exits_quietly_on_import": (SystemExit(), "failed to import: SystemExit"),
     "dooms_on_import": (Doom("import"), "failed to import: Doom: import"),
-    "exits_in_hook": (hook(colorkit_register_losses=exits), "colorkit_register_losses raised SystemExit: 4"),
-    "dooms_in_hook": (hook(colorkit_register_models=dooms), "colorkit_register_models raised Doom: the end"),
+    "exits_in_hook": (fake_plugin(colorkit_register_losses=exits), "colorkit_register_losses raised SystemExit: 4"),
+    "dooms_in_hook": (fake_plugin(colorkit_register_models=dooms), "colorkit_register_models raised Doom: the end"),
     "markup_error": (ImportError("No module named '[/etc/x]'"), "No module named '[/etc/x]'"),
 }
 
 
 @pytest.fixture
-def plugins(monkeypatch):
-    eps = [EntryPoint(name, target) for name, (target, _) in BROKEN.items()]
-    eps.append(EntryPoint("markup_doc", hook(colorkit_register_losses=lambda register: register("[red]odd[/red]", MarkupLoss))))
-    eps.append(EntryPoint("fine", hook(colorkit_register_losses=lambda register: register("fine_loss", MSELoss))))
-    monkeypatch.setattr("colorkit.plugins._entry_points", lambda: eps)
+def plugins(installed_plugins, monkeypatch):
+    installed_plugins({
+        **{name: target for name, (target, _) in BROKEN.items()},
+        "markup_doc": fake_plugin(colorkit_register_losses=lambda register: register("[red]odd[/red]", MarkupLoss)),
+        "fine": fake_plugin(colorkit_register_losses=lambda register: register("fine_loss", MSELoss)),
+    })
     monkeypatch.setattr(common.out, "width", 400)  # keep table cells on one line
-    get_host.cache_clear()
-    yield
-    get_host.cache_clear()
 
 
 def test_a_plugin_that_exits_or_raises_a_base_exception_is_reported_and_the_rest_work(plugins):
@@ -102,14 +80,14 @@ def test_an_unknown_name_that_looks_like_markup_is_one_plain_line(plugins):
     assert "unknown model '[/etc/x]'" in line and "Plugins with problems:" in line and "exits_on_import" in line
 
 
-def test_ctrl_c_while_loading_plugins_still_stops_colorkit(monkeypatch):
-    monkeypatch.setattr("colorkit.plugins._entry_points", lambda: [EntryPoint("interrupted", KeyboardInterrupt())])
+def test_ctrl_c_while_loading_plugins_still_stops_colorkit(installed_plugins):
+    installed_plugins({"interrupted": KeyboardInterrupt()})
     with pytest.raises(KeyboardInterrupt):
         create_host()
 
 
 def test_a_name_with_a_control_character_is_refused_at_registration():
-    bad = hook(colorkit_register_losses=lambda register: register("two\nlines", MSELoss))
+    bad = fake_plugin(colorkit_register_losses=lambda register: register("two\nlines", MSELoss))
     host = create_host(extra=[("newline", bad)], entry_points=False)
     (info,) = [p for p in host.plugins if p.name == "newline"]
     assert "invalid name 'two\\nlines'" in " ".join(info.errors) and "two\nlines" not in host.losses
