@@ -10,7 +10,8 @@
 
 ``TINY_ARGS`` names the tiny variant of each built-in model that those recipes train, and
 ``tiny_spec`` gives it as a checkpoint's model description, so tests share one copy of them.
-``cli`` runs a ``colorkit`` command in the test's process; ``fake_plugin`` stands in for a plugin module.
+``cli`` runs a ``colorkit`` command in the test's process, ``plugin_problems`` reads what
+``colorkit plugins`` says of each plugin, and ``fake_plugin`` stands in for a plugin module.
 """
 
 from __future__ import annotations
@@ -46,6 +47,13 @@ def cli(*args) -> Result:
     """``colorkit ARGS`` run in this process; arguments may be paths, numbers or bytes (a file name
     that is not UTF-8)."""
     return CliRunner().invoke(create_app(), [os.fsdecode(a) if isinstance(a, bytes) else str(a) for a in args])
+
+
+def plugin_problems() -> dict[str, str]:
+    """What ``colorkit plugins --json`` reports wrong with each plugin, by name ("" for one that works)."""
+    result = cli("plugins", "--json")
+    assert result.exit_code == 0, result.output
+    return {p["name"]: " ".join(p["errors"]) for p in json.loads(result.output)["plugins"]}
 
 
 def save_tiny_checkpoint(path: Path, model: str = "cunet") -> Path:

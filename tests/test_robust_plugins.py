@@ -1,7 +1,6 @@
 """Broken installed plugins, through the command line: `colorkit plugins` names each one and its
 problem, and the rest of colorkit keeps working. test_plugins.py covers the same cases on the host."""
 
-import json
 from pathlib import Path
 
 import pytest
@@ -9,7 +8,7 @@ import pytest
 from colorkit.cli import common
 from colorkit.losses import MSELoss
 from colorkit.plugins import get_host
-from colorkit.testing import cli, fake_plugin
+from colorkit.testing import cli, fake_plugin, plugin_problems
 
 RECIPE = Path(__file__).parents[1] / "recipes" / "cunet_mse.toml"
 
@@ -39,9 +38,7 @@ def broken_plugins(installed_plugins, monkeypatch):
 
 
 def test_plugins_command_names_every_broken_plugin_and_its_problem(broken_plugins):
-    result = cli("plugins", "--json")
-    assert result.exit_code == 0, result.output
-    errors = {p["name"]: " ".join(p["errors"]) for p in json.loads(result.output)["plugins"]}
+    errors = plugin_problems()
     for name, (_, problem) in BROKEN.items():
         assert problem in errors[name], (name, errors[name])
     assert errors["fine"] == "" and errors["colorkit.losses"] == ""
