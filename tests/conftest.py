@@ -43,10 +43,11 @@ def _private_cache_dir(tmp_path_factory):
 @functools.cache
 def _builtin_names() -> dict[str, list[str]]:
     """Registered names of the built-ins (no installed plugin), by the test argument that takes them."""
+    from colorkit.contracts import DISCRIMINATOR, model_role
     from colorkit.plugins import create_host
 
     host = create_host(entry_points=False)
-    discriminators = [n for n in host.models.names() if getattr(host.models.get(n).factory, "role", "generator") == "discriminator"]
+    discriminators = [n for n in host.models.names() if model_role(host.models.get(n).factory) == DISCRIMINATOR]
     return {
         "builtin_model": [n for n in host.models.names() if n not in discriminators],
         "builtin_discriminator": discriminators,
