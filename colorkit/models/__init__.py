@@ -5,7 +5,8 @@ has ``input_stride(**options)``, the number H and W must be divisible by.
 
 A factory whose class sets ``role = "discriminator"`` (``patchgan``) is no colorizer: it maps an
 image to real/fake patch logits and is built by name by a loss (``adversarial``), not by a recipe's
-``[model]``.
+``[model]``. Both attributes, with their defaults (``role = "colorizer"``, stride 1), are
+:class:`colorkit.contracts.ModelContract`'s.
 """
 
 from colorkit.hookspecs import hookimpl

@@ -22,8 +22,9 @@ class PatchGAN(nn.Module):
 
     ``(B, in_channels, H, W)`` -> ``(B, out_channels, h, w)`` with ``h = H // 2**layers - 2`` (for H
     divisible by ``2**layers``): a 64x64 input gives 6x6 patch logits. Inputs need
-    ``H, W >= 3 * 2**layers``. A discriminator is not a colorizer: ``role = "discriminator"`` tells
-    the generator contract (and recipes) to leave it out; losses build it by name.
+    ``H, W >= 3 * 2**layers``. A discriminator is not a colorizer: ``role = "discriminator"``
+    (:class:`colorkit.contracts.ModelContract`) keeps it out of recipes' ``[model]`` and out of the
+    colorizer contract test; losses build it by name.
 
     Options: ``width`` (default 64), ``layers`` (stride-2 convolutions, >= 1, default 3),
     ``norm`` ("batch" as in pix2pix | "instance" | "spectral": spectral normalisation of every
