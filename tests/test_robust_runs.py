@@ -75,7 +75,7 @@ def signal_at_step(monkeypatch, step: int, signum: int, times: int = 1) -> None:
 
     def train_step(self, batch):
         n = real(self, batch)
-        if self.state["step"] == step:
+        if self.state.step == step:
             for _ in range(times):
                 os.kill(os.getpid(), signum)
         return n
@@ -121,7 +121,7 @@ real = Trainer._train_step
 
 def train_step(self, batch):
     n = real(self, batch)
-    if self.state["step"] == {step}:  # mid-epoch, after an optimiser step that is not checkpointed yet
+    if self.state.step == {step}:  # mid-epoch, after an optimiser step that is not checkpointed yet
         Path({marker!r}).write_text("hanging")
         time.sleep(300)
     return n

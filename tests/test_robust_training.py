@@ -223,7 +223,7 @@ def test_nan_validation_never_becomes_best_or_a_metric(trained, monkeypatch):
 def test_an_older_run_with_a_nan_best_still_saves_a_new_best(trained):
     """A run written before this check may hold best = NaN in its state; a resumed epoch replaces it."""
     trainer = resume_run(trained, overrides=ONE_MORE_EPOCH, console=QUIET)
-    trainer.state["best"] = float("nan")
+    trainer.state.best = float("nan")
     best = trained / "checkpoints" / "best.safetensors"
     old = best.read_bytes()
     trainer.run()

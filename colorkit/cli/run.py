@@ -33,7 +33,7 @@ def run(
         if recipe is not None or data or split or val_split or out_dir:
             raise ColorkitError("--resume continues a run with its own recipe.toml; only --set (e.g. a larger train.epochs) may change it")
         trainer = resume_run(resume, overrides=list(set_), console=err)
-        trainer.console.print(f"resuming [bold]{resume}[/] at epoch {trainer.state['epoch']}, {trainer.state['images']} images seen")
+        trainer.console.print(f"resuming [bold]{resume}[/] at epoch {trainer.state.epoch}, {trainer.state.images} images seen")
     else:
         if recipe is None:
             raise ColorkitError("give a recipe file, e.g. colorkit run recipes/cunet_mse.toml, or --resume RUN_DIR")

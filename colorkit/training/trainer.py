@@ -44,6 +44,7 @@ from colorkit.recipe import Recipe, check_names, load_recipe
 from colorkit.report.grid import save_sample_grid
 from colorkit.training.distributed import ShardBatches
 from colorkit.training.preflight import preflight
+from colorkit.training.state import Budget, TrainingState
 
 
 @dataclass
@@ -141,12 +142,6 @@ def _non_finite(record: dict, prefix: str = "") -> list[str]:
         elif isinstance(v, float) and not math.isfinite(v):
             bad.append(f"{prefix}{k} = {v}")
     return bad
-
-
-def _budget_images(recipe: Recipe, n_train: int) -> int:
-    t = recipe.train
-    limits = [t.epochs * n_train if t.epochs else None, t.max_images, t.max_steps * t.batch_size if t.max_steps else None]
-    return min(x for x in limits if x is not None)
 
 
 class Interrupted(ColorkitError):
@@ -274,15 +269,16 @@ class Trainer:
                 f"loss {', '.join(self.aux_opts)}: a loss with its own optimiser (a discriminator) is not supported under "
                 "torchrun yet; train it in one process"
             )
-        self.budget_images = _budget_images(recipe, n)
+        self.budget = Budget.of(recipe.train)
+        self.budget_images = self.budget.images(n)
         self.sched = build_scheduler(recipe, self.opt, math.ceil(self.budget_images / recipe.train.batch_size))
-        self.state = {"epoch": 0, "batch": 0, "step": 0, "images": 0, "best": None, "seconds": 0.0, "bad_files": 0, "done": None}
+        self.state = TrainingState()
         self.data_wait = 0.0  # seconds this epoch spent waiting for batches
         self.epoch_sums: dict[str, float] = {}
         self.epoch_count = 0
         self.bad_names: set[str] = set(self.data.problems)
         self.bad_names.update(self.data.missing)
-        self.state["bad_files"] = len(self.bad_names)
+        self.state.bad_files = len(self.bad_names)
         self.loggers, self.step_logs = Loggers(), {}  # opened by run()
         self.pending_bad: list[str] = []
         if resume:
@@ -314,7 +310,7 @@ class Trainer:
             if not training:
                 ckpt.save_checkpoint(path, modules={"model": self.model}, meta=self.meta)
                 return
-            state = dict(self.state, epoch_sums=self.epoch_sums, epoch_count=self.epoch_count, bad_names=sorted(self.bad_names))
+            state = dict(self.state.to_dict(), epoch_sums=self.epoch_sums, epoch_count=self.epoch_count, bad_names=sorted(self.bad_names))
             state["scheduler"] = self.sched.state_dict() if self.sched is not None else None
             state["scaler"] = self.scaler.state_dict()
             ckpt.save_checkpoint(path, modules=self._modules, meta=self.meta, optimizers=self._optimizers, state=state)
@@ -346,8 +342,8 @@ class Trainer:
         self.epoch_sums = state.pop("epoch_sums", {})
         self.epoch_count = state.pop("epoch_count", 0)
         self.bad_names.update(state.pop("bad_names", []))
-        self.state.update(state, done=None)  # a finished run may continue with a larger budget
-        self.state["bad_files"] = len(self.bad_names)
+        self.state = TrainingState.from_dict(dict(state, done=None))  # a finished run may continue with a larger budget
+        self.state.bad_files = len(self.bad_names)
 
     def _trim_metrics(self) -> None:
         """Drop metrics.jsonl lines the checkpoint does not know: epochs after it, and a line torn by a crash."""
@@ -355,7 +351,7 @@ class Trainer:
         if not path.exists() or not self.world.main:
             return
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-        keep = [json.dumps(r, sort_keys=True) for r in read_jsonl(path) if r.get("epoch", 0) <= self.state["epoch"]]
+        keep = [json.dumps(r, sort_keys=True) for r in read_jsonl(path) if r.get("epoch", 0) <= self.state.epoch]
         if keep != lines:
             atomic_write_text(path, "".join(line + "\n" for line in keep))
 
@@ -364,8 +360,8 @@ class Trainer:
         s = self.state
         raise Interrupted(
             signum,
-            f"{signal.Signals(signum).name}: saved a resumable checkpoint (epoch {s['epoch']}, batch {s['batch']}, "
-            f"step {s['step']}); continue with: colorkit run --resume {self.run_dir}",
+            f"{signal.Signals(signum).name}: saved a resumable checkpoint (epoch {s.epoch}, batch {s.batch}, "
+            f"step {s.step}); continue with: colorkit run --resume {self.run_dir}",
         )
 
     # --- loop ----------------------------------------------------------------------------------
@@ -376,7 +372,7 @@ class Trainer:
         """Flip the same random half of the batch in ``L`` and each of ``others`` (ab, extra channels; None stays None)."""
         if not self.recipe.data.flip:
             return (L, *others)
-        g = torch.Generator().manual_seed(self.seed * 7_919 + self.state["step"])
+        g = torch.Generator().manual_seed(self.seed * 7_919 + self.state.step)
         lo = self.batches.offset()  # this rank's place in the global batch, so flips match one process
         mask = (torch.rand(lo + L.shape[0], generator=g)[lo:] < 0.5).to(L.device).view(-1, 1, 1, 1)
         return tuple(None if t is None else torch.where(mask, t.flip(-1), t) for t in (L, *others))
@@ -399,19 +395,11 @@ class Trainer:
         """The network input: L, then the preprocessor channels (as ``Colorizer.network_inputs`` builds it)."""
         return L if extra is None else torch.cat([L, extra.to(L.dtype)], 1)
 
-    def _budget_left(self) -> bool:
-        t, s = self.recipe.train, self.state
-        if t.max_steps is not None and s["step"] >= t.max_steps:
-            return False
-        if t.max_images is not None and s["images"] >= t.max_images:
-            return False
-        return t.epochs is None or s["epoch"] < t.epochs
-
     def _batches(self):
         """This epoch's remaining batches; a resumed checkpoint skips those it already trained on."""
-        self.sampler.set_epoch(self.state["epoch"], start=self.state["batch"] * self.recipe.train.batch_size)
+        self.sampler.set_epoch(self.state.epoch, start=self.state.batch * self.recipe.train.batch_size)
         if hasattr(self.data.train, "set_epoch"):
-            self.data.train.set_epoch(self.state["epoch"])
+            self.data.train.set_epoch(self.state.epoch)
         return iter(self.loader)
 
     def _note_bad(self, errors: list[str]) -> None:
@@ -426,7 +414,7 @@ class Trainer:
             if err not in self.bad_names:
                 self.bad_names.add(err)
                 self.console.print(f"[yellow]skipped[/] {escape(printable(err))}", highlight=False, soft_wrap=True)
-        self.state["bad_files"] = len(self.bad_names)
+        self.state.bad_files = len(self.bad_names)
 
     def _train_step(self, batch: dict) -> int:
         self._note_bad(batch["errors"])
@@ -445,7 +433,7 @@ class Trainer:
         output = output.float()
         total, logs = self.losses(output, ab, L=L, extra=extra)
         if not torch.isfinite(total):
-            raise ColorkitError(f"training diverged at step {self.state['step']}: loss is {float(total)}; lower optim.lr")
+            raise ColorkitError(f"training diverged at step {self.state.step}: loss is {float(total)}; lower optim.lr")
         self.opt.zero_grad(set_to_none=True)
         # DDP averages gradients over ranks: weighting by this rank's share gives the global batch mean
         self.scaler.scale(total * (n * self.world.size / n_all) if self.world.active else total).backward()
@@ -462,8 +450,8 @@ class Trainer:
         for k, v in logs.items():
             self.epoch_sums[k] = self.epoch_sums.get(k, 0.0) + v * n
         self.epoch_count += n
-        self.state["step"] += 1
-        self.state["images"] += n
+        self.state.step += 1
+        self.state.images += n
         return n
 
     def _validate_once(self) -> dict:
@@ -471,7 +459,7 @@ class Trainer:
         out = self.world.broadcast(self.validate() if self.world.main else None)
         if not out and len(self.data.val):
             raise ColorkitError(
-                f"epoch {self.state['epoch']}: none of the {len(self.data.val)} validation images could be read, so this "
+                f"epoch {self.state.epoch}: none of the {len(self.data.val)} validation images could be read, so this "
                 f"epoch cannot be scored{self._resume_hint()}"
             )
         return out
@@ -508,47 +496,47 @@ class Trainer:
         if count == 0:
             return {}
         out = {k: v / count for k, v in sums.items()}
-        if first is not None and not _non_finite(out) and self.recipe.output.samples and self.state["epoch"] % self.recipe.train.samples_every == 0:
+        if first is not None and not _non_finite(out) and self.recipe.output.samples and self.state.epoch % self.recipe.train.samples_every == 0:
             k = self.recipe.output.samples
-            grid = self.run_dir / "samples" / f"epoch-{self.state['epoch']:04d}.png"
+            grid = self.run_dir / "samples" / f"epoch-{self.state.epoch:04d}.png"
             save_sample_grid(grid, first[0][:k], first[1][:k])
-            self.loggers.log_image(self.state["step"], "samples", grid)
+            self.loggers.log_image(self.state.step, "samples", grid)
         return out
 
     def _end_epoch(self, seconds: float, images_in_epoch: int) -> dict:
         s, t = self.state, self.recipe.train
         train = {k: v / max(1, self.epoch_count) for k, v in self.epoch_sums.items()}
         record = {
-            "epoch": s["epoch"],
-            "step": s["step"],
-            "images": s["images"],
+            "epoch": s.epoch,
+            "step": s.step,
+            "images": s.images,
             "lr": self._lr(),
             "train_loss": train["total"],
             "terms": train,
             "images_per_s": images_in_epoch / seconds if seconds > 0 else None,
             "data_wait_s": self.data_wait,
-            "seconds": s["seconds"],
-            "bad_files": s["bad_files"],
+            "seconds": s.seconds,
+            "bad_files": s.bad_files,
         }
         if self.world.active:
             self._merge_bad()
-            record["bad_files"] = s["bad_files"]
-        if s["epoch"] % t.val_every == 0 or not self._budget_left():
+            record["bad_files"] = s.bad_files
+        if s.epoch % t.val_every == 0 or not self.budget.left(s):
             record.update(self._validate_once())
             self._merge_bad()
-            record["bad_files"] = s["bad_files"]  # validation may have found more
+            record["bad_files"] = s.bad_files  # validation may have found more
         bad = _non_finite(record)
         if bad:
             raise ColorkitError(
-                f"epoch {s['epoch']}: {', '.join(bad)}: training diverged; this epoch is neither logged nor saved as "
+                f"epoch {s.epoch}: {', '.join(bad)}: training diverged; this epoch is neither logged nor saved as "
                 "best; lower optim.lr"
             )
         monitor = record.get("val_total") if self.recipe.schedule.monitor == "val_loss" else record["train_loss"]
         if self.sched is not None and self.recipe.schedule.name == "plateau" and monitor is not None:
             self.sched.step(monitor)
         score = record.get("val_total", record["train_loss"])
-        if s["best"] is None or not math.isfinite(s["best"]) or score < s["best"]:  # NaN: an older run's
-            s["best"] = score
+        if s.best is None or not math.isfinite(s.best) or score < s.best:  # NaN: an older run's
+            s.best = score
             self._save("best", training=False)
         if self.world.main:
             append_jsonl(self.run_dir / "metrics.jsonl", record)
@@ -578,7 +566,7 @@ class Trainer:
         record: dict = {}
         stopped = "budget"
         main = self.world.main
-        loggers = open_loggers(self.recipe, self.run_dir, self.host, start_step=s["step"], warn=self.console.print) if main else Loggers()
+        loggers = open_loggers(self.recipe, self.run_dir, self.host, start_step=s.step, warn=self.console.print) if main else Loggers()
         stop = StopSignals()
         lock = (self.lock or RunLock(self.run_dir)) if main else nullcontext()
         self.lock = None  # released when this run ends
@@ -586,42 +574,42 @@ class Trainer:
             self.loggers = loggers
             for line in sorted(self.bad_names):
                 self.console.print(f"[yellow]skipped[/] {escape(printable(line))}", highlight=False, soft_wrap=True)
-            task = progress.add_task(self.recipe.name, total=self.budget_images, completed=s["images"], info="")
+            task = progress.add_task(self.recipe.name, total=self.budget_images, completed=s.images, info="")
             try:
-                while self._budget_left() and s["done"] is None:
+                while self.budget.left(s) and s.done is None:
                     t0 = tick = fetch = time.perf_counter()
-                    images0 = s["images"]
+                    images0 = s.images
                     for batch in self._batches():
                         self.data_wait += time.perf_counter() - fetch
                         n = self._train_step(batch)
-                        s["batch"] += 1
+                        s.batch += 1
                         if self.world.active:  # a signal on any rank stops every rank at this step
                             stop.signum = self.world.max(stop.signum or 0) or None
                         now = time.perf_counter()
-                        s["seconds"] += now - tick
+                        s.seconds += now - tick
                         tick = now
-                        rate = (s["images"] - images0) / max(1e-9, now - t0)
+                        rate = (s.images - images0) / max(1e-9, now - t0)
                         loss = self.epoch_sums.get("total", 0.0) / max(1, self.epoch_count)
                         progress.update(task, advance=n, info=f"loss {loss:.4f}  lr {self._lr():.1e}  {rate:.1f} img/s")
                         if n:
-                            self.loggers.log_train_step(s["step"], self.step_logs, lr=self._lr(), images_per_s=rate)
-                        if t.checkpoint_every_steps and n and s["step"] % t.checkpoint_every_steps == 0:
+                            self.loggers.log_train_step(s.step, self.step_logs, lr=self._lr(), images_per_s=rate)
+                        if t.checkpoint_every_steps and n and s.step % t.checkpoint_every_steps == 0:
                             self._save("last", training=True)
                         fetch = time.perf_counter()
-                        if stop.signum or not self._budget_left_mid_epoch():
+                        if stop.signum or not self.budget.left_mid_epoch(s):
                             break
                     if stop.signum:
                         self._interrupted(stop.signum)
                     if self.epoch_count == 0:
                         self._nothing_trained()
                     seconds = time.perf_counter() - t0
-                    s["epoch"] += 1  # a budget that runs out inside an epoch ends the run there
-                    s["batch"] = 0
-                    record = self._end_epoch(seconds, s["images"] - images0)
+                    s.epoch += 1  # a budget that runs out inside an epoch ends the run there
+                    s.batch = 0
+                    record = self._end_epoch(seconds, s.images - images0)
                     if t.loss_threshold is not None and record["train_loss"] < t.loss_threshold:
                         stopped = f"loss {record['train_loss']:.4g} < threshold {t.loss_threshold:g}"
-                        s["done"] = stopped
-                    if s["epoch"] % t.checkpoint_every == 0 or not self._budget_left():
+                        s.done = stopped
+                    if s.epoch % t.checkpoint_every == 0 or not self.budget.left(s):
                         self._save("last", training=True)
                     if stop.signum:
                         self._interrupted(stop.signum)
@@ -631,25 +619,25 @@ class Trainer:
                     "continues from the last checkpoint"
                 )
                 raise
-        if s["done"] is None:
-            s["done"] = stopped
+        if s.done is None:
+            s.done = stopped
         self._save("last", training=True)
         return TrainResult(
             run_dir=self.run_dir,
-            epochs=s["epoch"],
-            steps=s["step"],
-            images=s["images"],
-            seconds=s["seconds"],
-            stopped=s["done"],
+            epochs=s.epoch,
+            steps=s.step,
+            images=s.images,
+            seconds=s.seconds,
+            stopped=s.done,
             train_loss=record.get("train_loss", float("nan")),
             val_loss=record.get("val_total"),
-            bad_files=s["bad_files"],
+            bad_files=s.bad_files,
         )
 
     def _nothing_trained(self) -> None:
         """An epoch that made no optimiser step (its images became unreadable since the start): an error."""
         raise ColorkitError(
-            f"epoch {self.state['epoch'] + 1}: no training image could be read ({self.state['bad_files']} unreadable "
+            f"epoch {self.state.epoch + 1}: no training image could be read ({self.state.bad_files} unreadable "
             f"files), so nothing was trained{self._resume_hint()}"
         )
 
@@ -658,12 +646,6 @@ class Trainer:
         if not (self.run_dir / "checkpoints" / "last.safetensors").is_file():
             return "; no checkpoint was written yet"
         return f"; the last checkpoint is kept: once the files are readable, continue with: colorkit run --resume {self.run_dir}"
-
-    def _budget_left_mid_epoch(self) -> bool:
-        t, s = self.recipe.train, self.state
-        if t.max_steps is not None and s["step"] >= t.max_steps:
-            return False
-        return t.max_images is None or s["images"] < t.max_images
 
 
 def start_run(recipe: Recipe, *, source: str = "recipe", host=None, console: Console | None = None) -> Trainer:
