@@ -14,7 +14,6 @@ import random
 import shutil
 import signal
 import sys
-import threading
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -44,6 +43,7 @@ from colorkit.recipe import Recipe, check_names, load_recipe
 from colorkit.report.grid import save_sample_grid
 from colorkit.training.distributed import ShardBatches
 from colorkit.training.preflight import preflight
+from colorkit.training.signals import Interrupted, StopSignals, worker_init
 from colorkit.training.state import Budget, TrainingState
 
 
@@ -80,7 +80,7 @@ def environment(device: torch.device, host) -> dict:
 def _loader_safety() -> dict:
     """A DataLoader's own generator, so creating an iterator never draws from the global RNG (which a
     checkpoint restores), and workers that ignore Ctrl-C."""
-    return {"generator": torch.Generator(), "worker_init_fn": _worker_init}
+    return {"generator": torch.Generator(), "worker_init_fn": worker_init}
 
 
 def _loader_speed(data, device: torch.device, reusable: bool = True) -> dict:
@@ -142,46 +142,6 @@ def _non_finite(record: dict, prefix: str = "") -> list[str]:
         elif isinstance(v, float) and not math.isfinite(v):
             bad.append(f"{prefix}{k} = {v}")
     return bad
-
-
-class Interrupted(ColorkitError):
-    """Training stopped by SIGINT (Ctrl-C) or SIGTERM after saving a resumable checkpoint."""
-
-    prefix = "[yellow]interrupted:[/]"
-
-    def __init__(self, signum: int, message: str):
-        super().__init__(message)
-        self.exit_code = 128 + signum  # 130 for Ctrl-C, 143 for SIGTERM, as shells report them
-
-
-class StopSignals:
-    """While active, the first SIGINT or SIGTERM only sets ``signum``: the loop stops at the next step
-    boundary and saves a consistent checkpoint. A second one raises KeyboardInterrupt at once."""
-
-    def __init__(self):
-        self.signum: int | None = None
-        self._old: dict = {}
-
-    def _handle(self, signum, frame) -> None:
-        if self.signum is not None:
-            raise KeyboardInterrupt
-        self.signum = signum
-
-    def __enter__(self) -> "StopSignals":
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._old[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for sig, handler in self._old.items():
-            signal.signal(sig, handler)
-        self._old = {}
-
-
-def _worker_init(worker_id: int) -> None:
-    """DataLoader workers leave Ctrl-C to the main process, which stops cleanly and shuts them down."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class RunLock:
