@@ -7,13 +7,10 @@ run continues exactly where the checkpoint was written.
 
 from __future__ import annotations
 
-import json
 import math
-import platform
 import random
 import shutil
 import signal
-import sys
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -25,7 +22,6 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from torch.utils.data import DataLoader
 
-import colorkit
 from colorkit import checkpoint as ckpt
 from colorkit.build import build_losses, build_model, build_optimizer, build_scheduler, model_spec, resolve_device
 from colorkit.data.dataset import DataSplit, EpochSampler, build_datasets, collate
@@ -34,7 +30,7 @@ from colorkit.data.lab import AB_SCALE, lab_to_rgb, rgb_to_lab, rgb_to_model_io
 from colorkit.training import distributed
 from colorkit.training import warm_start
 from colorkit.errors import ColorkitError
-from colorkit.files import append_jsonl, atomic_write_json, atomic_write_text, create_run_dir, read_jsonl
+from colorkit.files import append_jsonl, read_jsonl
 from colorkit.inference.fast import amp_dtype
 from colorkit.loggers import Loggers, open_loggers
 from colorkit.plugins import get_host
@@ -42,7 +38,9 @@ from colorkit.preprocess import Preprocessors
 from colorkit.recipe import Recipe, check_names, load_recipe
 from colorkit.report.grid import save_sample_grid
 from colorkit.training.distributed import ShardBatches
+from colorkit.training import run_dir as rundir
 from colorkit.training.preflight import preflight
+from colorkit.training.run_dir import RunLock
 from colorkit.training.signals import Interrupted, StopSignals, worker_init
 from colorkit.training.state import Budget, TrainingState
 
@@ -62,19 +60,6 @@ class TrainResult:
     @property
     def images_per_s(self) -> float:
         return self.images / self.seconds if self.seconds > 0 else 0.0
-
-
-def environment(device: torch.device, host) -> dict:
-    return {
-        "colorkit": colorkit.__version__,
-        "torch": torch.__version__,
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "device": str(device) if device.type != "cuda" else f"{device} ({torch.cuda.get_device_name(device)})",
-        "torch_threads": torch.get_num_threads(),
-        "plugins": {p.name: {"version": p.version, "source": p.source, "errors": p.errors} for p in host.plugins},
-    }
 
 
 def _loader_safety() -> dict:
@@ -142,37 +127,6 @@ def _non_finite(record: dict, prefix: str = "") -> list[str]:
         elif isinstance(v, float) and not math.isfinite(v):
             bad.append(f"{prefix}{k} = {v}")
     return bad
-
-
-class RunLock:
-    """``RUN/.lock``, held with ``flock`` from the moment a process claims a run directory until it is done
-    with it, so two processes never train (or resume, or repair) one run at once. The lock dies with its
-    process, ``kill -9`` included. A context manager that releases it on exit."""
-
-    def __init__(self, run_dir: Path):
-        self.file = None
-        try:
-            import fcntl
-        except ImportError:  # not on Windows
-            return
-        f = open(run_dir / ".lock", "a")  # "a": an existing lock file is never truncated
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            f.close()
-            raise ColorkitError(f"{run_dir}: another colorkit process is training this run; wait for it or stop it first") from None
-        self.file = f
-
-    def release(self) -> None:
-        if self.file is not None:
-            self.file.close()
-            self.file = None
-
-    def __enter__(self) -> "RunLock":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.release()
 
 
 class Trainer:
@@ -304,16 +258,6 @@ class Trainer:
         self.bad_names.update(state.pop("bad_names", []))
         self.state = TrainingState.from_dict(dict(state, done=None))  # a finished run may continue with a larger budget
         self.state.bad_files = len(self.bad_names)
-
-    def _trim_metrics(self) -> None:
-        """Drop metrics.jsonl lines the checkpoint does not know: epochs after it, and a line torn by a crash."""
-        path = self.run_dir / "metrics.jsonl"
-        if not path.exists() or not self.world.main:
-            return
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-        keep = [json.dumps(r, sort_keys=True) for r in read_jsonl(path) if r.get("epoch", 0) <= self.state.epoch]
-        if keep != lines:
-            atomic_write_text(path, "".join(line + "\n" for line in keep))
 
     def _interrupted(self, signum: int) -> None:
         self._save("last", training=True)
@@ -621,22 +565,18 @@ def start_run(recipe: Recipe, *, source: str = "recipe", host=None, console: Con
     if recipe.model.init and Path(recipe.model.init).exists():  # a path, not a pretrained model's name
         recipe = recipe.model_copy(update={"model": recipe.model.model_copy(update={"init": str(Path(recipe.model.init).resolve())})})
     preflight(recipe, host, source)  # loss options and model.init are checked before anything is written
-    run_dir = None
-    if world.main:  # rank 0 names and writes the run directory, then tells the others (with its seed)
-        run_dir = create_run_dir(recipe.output.dir, recipe.name)
-        (run_dir / "checkpoints").mkdir()
-        (run_dir / "samples").mkdir()
-    run_dir, recipe = world.broadcast((run_dir, recipe))
+    # rank 0 names and writes the run directory, then tells the others (with its seed)
+    run_dir, recipe = world.broadcast((rundir.create(recipe) if world.main else None, recipe))
     try:
         if world.main:
-            atomic_write_text(run_dir / "recipe.toml", recipe.to_toml(f"colorkit run --resume {run_dir}  (resolved from {source})"))
+            rundir.write_recipe(run_dir, recipe, f"colorkit run --resume {run_dir}  (resolved from {source})")
         trainer = Trainer(recipe, run_dir, host, console if world.main else Console(quiet=True))
     except BaseException:  # bad data or an option the factory refused: nothing was trained, leave nothing behind
         if world.main:
             shutil.rmtree(run_dir, ignore_errors=True)
         raise
     if world.main:
-        atomic_write_json(run_dir / "env.json", dict(environment(trainer.device, host), world_size=world.size))
+        rundir.write_environment(run_dir, trainer.device, host, world.size)
     return trainer
 
 
@@ -649,10 +589,7 @@ def resume_run(run_dir: str | Path, *, overrides: list[str] = (), host=None, con
     checkpoint loaded: a refused or failed resume leaves every file as it was.
     """
     run_dir = Path(run_dir)
-    if not (run_dir / "recipe.toml").is_file():
-        raise ColorkitError(f"{run_dir}: not a run directory (no recipe.toml)")
-    if not (run_dir / "checkpoints" / "last.safetensors").is_file():
-        raise ColorkitError(f"{run_dir}: no checkpoints/last.safetensors to resume from")
+    rundir.check_resumable(run_dir)
     host = host or get_host()
     recipe = load_recipe(run_dir / "recipe.toml", overrides)
     check_names(recipe, host, str(run_dir / "recipe.toml"))
@@ -667,12 +604,9 @@ def resume_run(run_dir: str | Path, *, overrides: list[str] = (), host=None, con
             lock.release()
         raise
     if world.main:  # everything that can fail has passed: now repair and update the run directory
-        for tmp in run_dir.rglob(".*.tmp"):  # left by a crash in the middle of an atomic write
-            tmp.unlink(missing_ok=True)
-        trainer._trim_metrics()
+        rundir.repair(run_dir, trainer.state.epoch)
         if overrides:
-            note = f"colorkit run --resume {run_dir}  (resumed with --set {' --set '.join(overrides)})"
-            atomic_write_text(run_dir / "recipe.toml", recipe.to_toml(note))
+            rundir.write_recipe(run_dir, recipe, f"colorkit run --resume {run_dir}  (resumed with --set {' --set '.join(overrides)})")
     world.barrier()
     return trainer
 
