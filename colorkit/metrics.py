@@ -4,7 +4,7 @@ The protocol these reproduce (``../shared/data/utkface/README.md``, the referenc
 photo is resized to 256x256 (bicubic); the prediction keeps the photo's true L and replaces ab; the
 metrics are computed per image and averaged over images.
 
-- ``psnr`` and ``ssim``: scikit-image on sRGB in [0, 1] (``data_range=1``, ``channel_axis=2``, the
+- ``psnr`` and ``ssim``: as scikit-image computes them on sRGB in [0, 1] (``data_range=1``, ``channel_axis=2``, the
   default 7x7 uniform window). Identical images have PSNR ``inf`` (not an error, not a large
   finite number), so a mean over images that includes a perfect one is ``inf`` too.
 - ``ab_mse``: mean over pixels of ``(da**2 + db**2) / 2``, i.e. the mean squared error over both ab
@@ -42,7 +42,6 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from skimage.metrics import peak_signal_noise_ratio
 
 from colorkit.data.lab import join_lab_np, rgb_to_lab_np, to_float_rgb
 from colorkit.hookspecs import hookimpl
@@ -50,6 +49,7 @@ from colorkit.metric_info import metric
 
 __all__ = [
     "psnr",
+    "psnr_batch",
     "ssim",
     "ab_mse",
     "ab_mse_lab",
@@ -76,13 +76,23 @@ def _pair(pred: np.ndarray, true: np.ndarray, what: str) -> tuple[np.ndarray, np
     return p, t
 
 
+def psnr_batch(pred: torch.Tensor, true: torch.Tensor, min_mse: float = 0.0) -> torch.Tensor:
+    """Peak signal-to-noise ratio in dB of each image of two ``(N, C, H, W)`` batches in [0, 1]:
+    ``10 log10(1 / MSE)``, the MSE floored at ``min_mse`` (validation floors it at 1e-10: 100 dB).
+    The one PSNR formula: :func:`psnr` and the trainer's validation both use it."""
+    mse = (pred - true).pow(2).mean(dim=(1, 2, 3)).clamp_min(min_mse)
+    return 10 * torch.log10(1 / mse)
+
+
 @metric(better="high", unit="dB", fmt=".2f", label="PSNR", header="PSNR dB", plot=True, perfect=math.inf)
 def psnr(pred: np.ndarray, true: np.ndarray) -> float:
-    """Peak signal-to-noise ratio in dB on sRGB in [0, 1] (scikit-image); ``inf`` for identical images."""
+    """Peak signal-to-noise ratio in dB on sRGB in [0, 1] (:func:`psnr_batch` in float64, as
+    scikit-image's ``data_range=1``); ``inf`` for identical images."""
     p, t = _pair(pred, true, "psnr")
     if np.array_equal(p, t):
         return math.inf
-    return float(peak_signal_noise_ratio(t, p, data_range=1.0))
+    batch = lambda a: torch.from_numpy(np.asarray(a, dtype=np.float64)).movedim(-1, 0)[None]  # noqa: E731
+    return float(psnr_batch(batch(p), batch(t)))
 
 
 @metric(better="high", fmt=".4f", label="SSIM", plot=True, plot_fmt=".3f", perfect=1.0)

@@ -33,6 +33,7 @@ from colorkit.errors import ColorkitError
 from colorkit.files import append_jsonl, read_jsonl
 from colorkit.inference.fast import amp_dtype
 from colorkit.loggers import Loggers, open_loggers
+from colorkit.metrics import psnr_batch
 from colorkit.plugins import get_host
 from colorkit.preprocess import Preprocessors
 from colorkit.recipe import Recipe, check_names, load_recipe
@@ -388,12 +389,11 @@ class Trainer:
             lab = rgb_to_lab(rgb)
             pred_rgb = lab_to_rgb(torch.cat([lab[:, :1], pred_ab * AB_SCALE], 1))
             ab_mse = ((pred_ab - ab) * AB_SCALE).pow(2).mean(dim=(1, 2, 3))
-            mse = (pred_rgb - rgb).pow(2).mean(dim=(1, 2, 3)).clamp_min(1e-10)
             n = rgb.shape[0]
             for k, v in logs.items():
                 sums[f"val_{k}"] = sums.get(f"val_{k}", 0.0) + v * n
             sums["val_ab_mse"] = sums.get("val_ab_mse", 0.0) + float(ab_mse.sum())
-            sums["val_psnr"] = sums.get("val_psnr", 0.0) + float((10 * torch.log10(1 / mse)).sum())
+            sums["val_psnr"] = sums.get("val_psnr", 0.0) + float(psnr_batch(pred_rgb, rgb, min_mse=1e-10).sum())
             count += n
             if first is None:
                 first = (rgb, pred_rgb)
