@@ -25,6 +25,7 @@ from colorkit.training import distributed
 from colorkit.errors import ColorkitError
 from colorkit.inference.colorizer import Colorizer, find_checkpoint
 from colorkit.recipe import Recipe, apply_overrides, load_recipe, parse_recipe
+from colorkit.training.progress import NoProgress, RichProgress
 from colorkit.training.trainer import resume_run, start_run
 
 __all__ = ["colorize", "load_colorizer", "resolve_model", "train"]
@@ -54,7 +55,7 @@ def train(recipe: str | Path | Recipe | None = None, *, overrides: Sequence[str]
     else:
         trainer = start_run(load_recipe(recipe, list(overrides)), source=str(recipe), console=console)
     try:
-        return trainer.run().run_dir
+        return trainer.run(NoProgress() if quiet else RichProgress(console)).run_dir
     finally:
         distributed.shutdown()  # leaves the torchrun process group; nothing to do in one process
 

@@ -14,6 +14,7 @@ from colorkit.data.images import printable
 from colorkit.training import distributed
 from colorkit.errors import ColorkitError
 from colorkit.recipe import load_recipe
+from colorkit.training.progress import RichProgress
 from colorkit.training.trainer import TrainResult, read_metrics, resume_run, start_run
 
 
@@ -43,7 +44,7 @@ def run(
         shown = escape(printable(str(trainer.run_dir)))
         trainer.console.print(f"run directory [bold]{shown}[/] (seed {trainer.seed}, device {trainer.device})", highlight=False, soft_wrap=True)
     try:
-        result = trainer.run()
+        result = trainer.run(RichProgress(trainer.console))
     finally:
         distributed.shutdown()  # leaves the torchrun process group; nothing to do in one process
     if trainer.world.main:

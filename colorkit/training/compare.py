@@ -35,6 +35,7 @@ from colorkit.metric_info import describe
 from colorkit.metrics import protocol_prediction
 from colorkit.recipe import MAX_SIZE, Recipe, apply_overrides, check_name, check_names, parse_recipe, read_toml
 from colorkit.report.results import CompareResults, VariantResult
+from colorkit.training.progress import RichProgress
 from colorkit.training.trainer import read_metrics, resume_run, start_run
 
 FAIR_KEYS = ("data", "seed", "train.epochs", "train.max_images", "train.max_steps", "train.batch_size")
@@ -245,7 +246,7 @@ class Comparison:
                 trainer = start_run(recipe, source=f"{self.dir / 'compare.json'} [variant '{name}']", host=self.host, console=self.console)
                 entry["run_dir"] = str(trainer.run_dir)
                 self._save()
-            trainer.run()
+            trainer.run(RichProgress(self.console))
 
     def evaluate_all(self, on_progress: Callable[[int], None] | None = None) -> dict[str, EvalResult]:
         ev = self.spec.evaluate

@@ -12,14 +12,13 @@ import random
 import shutil
 import signal
 import time
-from contextlib import nullcontext
+from contextlib import closing, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from torch.utils.data import DataLoader
 
 from colorkit import checkpoint as ckpt
@@ -41,6 +40,7 @@ from colorkit.report.grid import save_sample_grid
 from colorkit.training.distributed import ShardBatches
 from colorkit.training import run_dir as rundir
 from colorkit.training.preflight import preflight
+from colorkit.training.progress import NoProgress, ProgressReporter
 from colorkit.training.run_dir import RunLock
 from colorkit.training.signals import Interrupted, StopSignals, worker_init
 from colorkit.training.state import Budget, TrainingState
@@ -455,18 +455,11 @@ class Trainer:
         errors, self.pending_bad = self.pending_bad, []
         self._report_bad(sorted({e for part in self.world.gather(errors) for e in part}))
 
-    def run(self) -> TrainResult:
+    def run(self, progress: ProgressReporter | None = None) -> TrainResult:
+        """Train until the budget, the loss threshold or a signal stops the run; ``progress`` (none by
+        default) is told the images done of the budget, step by step."""
         s, t = self.state, self.recipe.train
-        progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total} img"),
-            TextColumn("{task.fields[info]}"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=self.console,
-            transient=False,
-        )
+        progress = progress or NoProgress()
         record: dict = {}
         stopped = "budget"
         main = self.world.main
@@ -474,11 +467,11 @@ class Trainer:
         stop = StopSignals()
         lock = (self.lock or RunLock(self.run_dir)) if main else nullcontext()
         self.lock = None  # released when this run ends
-        with lock, progress, loggers, stop:
+        with lock, closing(progress), loggers, stop:
             self.loggers = loggers
             for line in sorted(self.bad_names):
                 self.console.print(f"[yellow]skipped[/] {escape(printable(line))}", highlight=False, soft_wrap=True)
-            task = progress.add_task(self.recipe.name, total=self.budget_images, completed=s.images, info="")
+            progress.start(self.recipe.name, self.budget_images, s.images)
             try:
                 while self.budget.left(s) and s.done is None:
                     t0 = tick = fetch = time.perf_counter()
@@ -494,7 +487,7 @@ class Trainer:
                         tick = now
                         rate = (s.images - images0) / max(1e-9, now - t0)
                         loss = self.epoch_sums.get("total", 0.0) / max(1, self.epoch_count)
-                        progress.update(task, advance=n, info=f"loss {loss:.4f}  lr {self._lr():.1e}  {rate:.1f} img/s")
+                        progress.advance(n, f"loss {loss:.4f}  lr {self._lr():.1e}  {rate:.1f} img/s")
                         if n:
                             self.loggers.log_train_step(s.step, self.step_logs, lr=self._lr(), images_per_s=rate)
                         if t.checkpoint_every_steps and n and s.step % t.checkpoint_every_steps == 0:
