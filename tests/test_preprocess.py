@@ -163,7 +163,7 @@ def test_recipe_errors_name_the_key(tmp_path, body, message):
 
 def test_trainer_flips_extra_channels_with_l_and_ab():
     fake = types.SimpleNamespace(
-        recipe=types.SimpleNamespace(data=types.SimpleNamespace(flip=True)), seed=3, state={"step": 0}, batches=types.SimpleNamespace(offset=lambda: 0)
+        recipe=types.SimpleNamespace(data=types.SimpleNamespace(flip=True)), seed=3, state=types.SimpleNamespace(step=0), batches=types.SimpleNamespace(offset=lambda: 0)
     )
     L = torch.arange(8 * 4, dtype=torch.float32).view(8, 1, 1, 4)
     ab, extra = L.repeat(1, 2, 1, 1) * 2, L.repeat(1, 3, 1, 1) * 3
