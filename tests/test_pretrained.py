@@ -62,8 +62,9 @@ def test_pack_writes_half_precision_weights_and_a_card_from_the_run(trained, pac
     assert meta["pretrained"] == "tiny-zoo" and meta["precision"] == "float16" and meta["size"] == 32
     assert card.architecture == "cunet" and card.network_size == 32 and card.weights.bytes == weights.stat().st_size
     assert card.parameters == sum(t.numel() for k, t in tensors.items() if t.is_floating_point() and "running_" not in k)
-    state = json.loads((run / "checkpoints" / "last.json").read_text())["state"]
-    assert card.training.images_seen == state["images"] > 0
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    best = min(records, key=lambda r: r["val_total"])  # the packed checkpoint is the run's best
+    assert card.training.images_seen == best["images"] > 0
     assert card.metrics["photos"]["model"]["psnr"] > 0 and "gray (ab = 0)" in card.metrics["photos"]
     assert card.recipe == "tiny.toml" and card.training.command == "colorkit run tiny.toml"
 

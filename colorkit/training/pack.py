@@ -20,7 +20,7 @@ import torch
 from colorkit import checkpoint as ckpt
 from colorkit.build import build_model
 from colorkit.errors import ColorkitError
-from colorkit.files import atomic_write_text
+from colorkit.files import atomic_write_text, read_jsonl
 from colorkit.inference.colorizer import find_checkpoint
 from colorkit.zoo.card import ModelCard
 from colorkit.zoo.sources import sha256_of
@@ -42,12 +42,16 @@ def _run_dir(file: Path) -> Path:
     return run
 
 
-def _training(run: Path) -> tuple[dict, dict, dict]:
-    """The run's resolved recipe, environment and last training state."""
+def _training(run: Path, file: Path) -> tuple[dict, dict, dict]:
+    """The run's resolved recipe, its environment, and the training state of ``file``: for the best
+    checkpoint, the epoch record in metrics.jsonl with the best score; otherwise the last state."""
     recipe = tomllib.loads((run / "recipe.toml").read_text(encoding="utf-8"))
     env = json.loads((run / "env.json").read_text(encoding="utf-8")) if (run / "env.json").is_file() else {}
     last = run / "checkpoints" / "last.json"
     state = json.loads(last.read_text(encoding="utf-8")).get("state", {}) if last.is_file() else {}
+    records = read_jsonl(run / "metrics.jsonl")
+    if file.name == "best.safetensors" and records:
+        state = min(records, key=lambda r: r.get("val_total", r.get("train_loss", float("inf"))))
     return recipe, env, state
 
 
@@ -109,7 +113,7 @@ def pack(
     weights = out_dir / f"{name}.safetensors"
     keep = {k: meta[k] for k in ("model", "decoder", "preprocess", "size", "recipe") if k in meta}
     ckpt.save_checkpoint(weights, modules={"model": model}, meta=dict(keep, precision=precision, pretrained=name))
-    recipe, env, state = _training(run)
+    recipe, env, state = _training(run, file)
     recipe_file = recipe_file or f"recipes/{recipe.get('name', run.name)}.toml"
     hours = float(state.get("seconds", 0.0)) / 3600
     card = ModelCard.model_validate({
