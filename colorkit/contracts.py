@@ -12,7 +12,10 @@ with :mod:`colorkit.metric_info`; pretrained models are :class:`colorkit.zoo.car
 
 from __future__ import annotations
 
+import inspect
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 if TYPE_CHECKING:
     import torch
@@ -28,10 +31,24 @@ DISCRIMINATOR = "discriminator"
 """The role of a model that judges: an (L, ab) image in, real/fake patch logits out."""
 
 
+class OptionsSchema(BaseModel):
+    """Base of a factory's ``Options``: one field per option, with its default and constraints, written once.
+
+    ``colorkit validate`` checks a recipe's options against it without building anything; the
+    component's ``__init__`` takes its values from :func:`parse_options`. A field validator or a
+    model validator may raise ``ValueError`` with a message naming the option(s).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
 class ModelContract:
     """A model factory: ``factory(in_channels=..., out_channels=..., **options) -> nn.Module`` mapping
     ``(B, in_channels, H, W)`` to ``(B, out_channels, H, W)`` with a linear output (a discriminator:
     to ``(B, out_channels, h, w)`` patch logits); it may set these class attributes."""
+
+    Options: ClassVar[type[OptionsSchema] | None] = None
+    """Its options schema (:class:`OptionsSchema`), checked without building; None: its signature is checked instead."""
 
     role: ClassVar[str] = COLORIZER
     """:data:`COLORIZER` (a recipe's ``[model]``) or :data:`DISCRIMINATOR` (built by name by a loss, never by a recipe)."""
@@ -47,6 +64,9 @@ class LossContract:
     ``loss(pred, target, **context) -> dict[str, Tensor]``: a subclass of :class:`colorkit.losses.Loss`,
     which inherits these defaults and adds the optional hooks ``prepare``, ``configure_optimizer`` and
     ``auxiliary_step``."""
+
+    Options: ClassVar[type[OptionsSchema] | None] = None
+    """Its options schema, as :attr:`ModelContract.Options`."""
 
     out_channels: ClassVar[int] = AB_CHANNELS
     """The network output it needs: ab (2) or another head (313 class logits, say), which :meth:`decode` turns into ab."""
@@ -66,6 +86,9 @@ class PreprocessorContract:
     """A preprocessor factory: ``factory(**options)``, cheap (heavy models load on the first call),
     returning an object called as ``step(gray)``: one ``(H, W)`` uint8 gray image -> float32
     ``(len(channels), H, W)`` in [0, 1] (see :mod:`colorkit.preprocess.base`)."""
+
+    Options: ClassVar[type[OptionsSchema] | None] = None
+    """Its options schema, as :attr:`ModelContract.Options`."""
 
     channels: tuple[str, ...] = ()
     """The names of the channels it makes, in order; recipes refer to them in ``part_weights``."""
@@ -101,6 +124,52 @@ class CheckpointContract:
 def model_role(factory) -> str:
     """A model factory's :attr:`ModelContract.role`."""
     return getattr(factory, "role", ModelContract.role)
+
+
+def options_schema(factory) -> type[OptionsSchema] | None:
+    """A factory's :attr:`ModelContract.Options` (the same for losses and preprocessors)."""
+    return getattr(factory, "Options", None)
+
+
+def option_problems(schema: type[OptionsSchema], options: dict) -> tuple[OptionsSchema | None, list[tuple[str | None, str]]]:
+    """Validate ``options``: the parsed options (None on a problem) and every problem as (option or None, text)."""
+    try:
+        return schema(**options), []
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"]) or None
+            if err["type"] == "extra_forbidden":
+                problems.append((key, "unknown option"))
+                continue
+            msg = err["msg"].removeprefix("Value error, ")
+            problems.append((key, msg if key is None or "input" not in err else f"{msg}, got {_shown(err['input'])}"))
+        return None, problems
+
+
+def _shown(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def parse_options(owner: str, schema: type[OptionsSchema], options: dict) -> OptionsSchema:
+    """``options`` parsed by ``schema``; an unknown option is a TypeError, a bad value a ValueError, naming ``owner`` and every option."""
+    parsed, problems = option_problems(schema, options)
+    if parsed is not None:
+        return parsed
+    text = f"{owner}: " + "; ".join(msg if key is None else f"{key}: {msg}" for key, msg in problems)
+    unknown = [key for key, msg in problems if msg == "unknown option"]
+    if unknown:
+        raise TypeError(f"{text}; valid: {', '.join(schema.model_fields)}")
+    raise ValueError(text)
+
+
+def options_signature(schema: type[OptionsSchema], **fixed: Any) -> inspect.Signature:
+    """The call signature a factory taking ``**options`` shows: ``fixed`` (name=default), then the schema's fields."""
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    params = [inspect.Parameter(k, kind, default=v) for k, v in fixed.items()]
+    params += [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=f.default) for k, f in schema.model_fields.items()]
+    return inspect.Signature(params)
 
 
 def input_stride(factory, options: dict) -> int:

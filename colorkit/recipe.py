@@ -25,6 +25,8 @@ from colorkit.contracts import (
     input_stride,
     loss_out_channels,
     model_role,
+    option_problems,
+    options_schema,
     preprocessor_channels,
     supports_pixel_weights,
 )
@@ -479,26 +481,58 @@ def load_recipe(path: str | Path, overrides: list[str] = (), values: dict[str, A
 # --- checks against the registries, still without building anything -------------------------------
 
 
-def _check_args(factory, args: dict, fixed: dict, source: str, where: str) -> None:
+def _unknown(key: str, names: list[str], where: str) -> str:
+    close = difflib.get_close_matches(key, names, n=1)
+    hint = f" Did you mean '{close[0]}'?" if close else ""
+    return f"key '{where}.{key}': unknown option; valid: {', '.join(names) or 'none'}.{hint}"
+
+
+def _check_args(factory, args: dict, fixed: dict, where: str, name: str) -> list[str]:
+    """Every problem of component ``name``'s options (``key '...': ...``): by its Options schema, else by its signature."""
+    schema = options_schema(factory)
+    if schema is not None:
+        _, problems = option_problems(schema, args)
+        names = list(schema.model_fields)
+        lines = [_unknown(key, names, where) for key, msg in problems if msg == "unknown option"]
+        values = [msg if key is None else f"{where}.{key}: {msg}" for key, msg in problems if msg != "unknown option"]
+        return lines + ([f"key '{where}': {name}: " + "; ".join(_one_line(v) for v in values)] if values else [])
     try:
         sig = inspect.signature(factory)
     except (TypeError, ValueError):
-        return
+        return []
     params = sig.parameters
     if isinstance(factory, type) and getattr(factory.__init__, "__qualname__", "") in ("object.__init__", "Module.__init__"):
         params = {}  # a class without its own __init__ (torch's generic *args, **kwargs) takes no options
     elif any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        return
+        return []
     names = [n for n, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and n not in fixed]
     for key in args:
         if key not in names:
-            close = difflib.get_close_matches(key, names, n=1)
-            hint = f" Did you mean '{close[0]}'?" if close else ""
-            raise RecipeError(f"{source}: key '{where}.{key}': unknown option; valid: {', '.join(names) or 'none'}.{hint}")
+            return [_unknown(key, names, where)]
     try:
         sig.bind_partial(**fixed, **args)
     except TypeError as exc:
-        raise RecipeError(f"{source}: key '{where}': {exc}") from None
+        return [f"key '{where}': {exc}"]
+    return []
+
+
+def _option_problems(recipe: Recipe, host, source: str) -> list[str]:
+    """Every option problem of the model, the losses and the preprocessors (unknown names raise at once)."""
+    model = host.models.get(recipe.model.name)
+    problems = _check_args(model.factory, recipe.model.args, {"in_channels": 1, "out_channels": 2}, "model.args", recipe.model.name)
+    for i, term in enumerate(recipe.loss):
+        try:
+            loss = host.losses.get(term.name)
+        except RegistryError as exc:
+            raise RecipeError(f"{source}: key 'loss.{i}.name': {_plugin_hint(exc, host)}") from None
+        problems += _check_args(loss.factory, term.args, {}, f"loss.{i}.args", term.name)
+    for i, step in enumerate(recipe.preprocess):
+        try:
+            entry = host.preprocessors.get(step.name)
+        except RegistryError as exc:
+            raise RecipeError(f"{source}: key 'preprocess.{i}.name': {_plugin_hint(exc, host)}{install_hint(step.name)}") from None
+        problems += _check_args(entry.factory, step.args, {}, f"preprocess.{i}.args", step.name)
+    return problems
 
 
 def _plugin_hint(exc: Exception, host) -> str:
@@ -518,7 +552,9 @@ def check_names(recipe: Recipe, host, source: str) -> None:
     if role != COLORIZER:
         usable = [n for n in host.models.names() if model_role(host.models.get(n).factory) == COLORIZER]
         raise RecipeError(f"{source}: key 'model.name': '{recipe.model.name}' is a {role}, not a {COLORIZER}; valid: {', '.join(usable)}")
-    _check_args(model.factory, recipe.model.args, {"in_channels": 1, "out_channels": 2}, source, "model.args")
+    problems = _option_problems(recipe, host, source)
+    if problems:
+        raise RecipeError(f"{source}: " + "; ".join(problems))
     try:
         stride = input_stride(model.factory, recipe.model.args)
     except (TypeError, ValueError, ArithmeticError) as exc:
@@ -529,12 +565,6 @@ def check_names(recipe: Recipe, host, source: str) -> None:
             f"{source}: key 'data.size': {recipe.data.size} is not divisible by the stride {stride} of "
             f"model '{recipe.model.name}'; try {lower or upper} or {upper}"
         )
-    for i, term in enumerate(recipe.loss):
-        try:
-            loss = host.losses.get(term.name)
-        except RegistryError as exc:
-            raise RecipeError(f"{source}: key 'loss.{i}.name': {_plugin_hint(exc, host)}") from None
-        _check_args(loss.factory, term.args, {}, source, f"loss.{i}.args")
     _check_preprocess(recipe, host, source)
     heads = {t.name: loss_out_channels(host.losses.get(t.name).factory) for t in recipe.loss}
     special = {name: n for name, n in heads.items() if n != AB_CHANNELS}
@@ -548,11 +578,6 @@ def _check_preprocess(recipe: Recipe, host, source: str) -> None:
     channels: list[str] = []
     for i, step in enumerate(recipe.preprocess):
         registry = host.preprocessors
-        try:
-            entry = registry.get(step.name)
-        except RegistryError as exc:
-            raise RecipeError(f"{source}: key 'preprocess.{i}.name': {_plugin_hint(exc, host)}{install_hint(step.name)}") from None
-        _check_args(entry.factory, step.args, {}, source, f"preprocess.{i}.args")
         try:  # cheap by contract: heavy models load on the first call
             names = list(preprocessor_channels(registry.build(step.name, **step.args)))
         except (TypeError, ValueError) as exc:
@@ -587,7 +612,9 @@ def _check_loggers(recipe: Recipe, host, source: str) -> None:
     for name, args in recipe.log.args.items():
         if name not in used:
             raise RecipeError(f"{source}: key 'log.args.{name}': logger '{name}' is not used; add it to log.loggers (in use: {', '.join(used) or 'none'})")
-        _check_args(registry.get(name).factory, args, {"run_dir": None, "recipe": None, "start_step": 0}, source, f"log.args.{name}")
+        problems = _check_args(registry.get(name).factory, args, {"run_dir": None, "recipe": None, "start_step": 0}, f"log.args.{name}", name)
+        if problems:
+            raise RecipeError(f"{source}: " + "; ".join(problems))
     for name in used:
         try:
             check_available(registry.get(name).factory)

@@ -2,15 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Annotated, Any, Iterable, Literal
 
 import torch
+from pydantic import Field, model_validator
 from torch import nn
 from torch.nn import functional as F
+
+from colorkit.contracts import OptionsSchema
 
 NORMS = ("batch", "instance", "none")
 DOWNSAMPLES = ("maxpool", "conv")
 UPSAMPLES = ("bilinear", "transpose")
+
+PositiveInt = Annotated[int, Field(strict=True, ge=1)]
+"""An integer >= 1 (not a bool, not a float)."""
+
+
+class LevelOptions(OptionsSchema):
+    """The options every U-net style model shares: channels per level and how levels change resolution."""
+
+    width: PositiveInt = 32
+    max_width: PositiveInt = 512
+    norm: Literal[NORMS] = "batch"
+    downsample: Literal[DOWNSAMPLES] = "maxpool"
+    upsample: Literal[UPSAMPLES] = "bilinear"
+
+    @model_validator(mode="after")
+    def _cap_above_width(self):
+        if self.max_width < self.width:
+            raise ValueError(f"max_width ({self.max_width}) must be >= width ({self.width})")
+        return self
 
 
 # --- option checks ----------------------------------------------------------------------------------

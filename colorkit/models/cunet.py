@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import torch
+from pydantic import Field, StrictBool
 from torch import nn
 
+from colorkit.contracts import options_signature, parse_options
 from colorkit.models.blocks import (
-    DOWNSAMPLES,
-    NORMS,
-    UPSAMPLES,
     ConvBlock,
     Down,
     DoubleConv,
+    LevelOptions,
+    PositiveInt,
     Up,
     check_channels,
-    check_choice,
     check_divisible,
-    check_int,
-    check_int_list,
     level_widths,
 )
+
+
+class CUNetOptions(LevelOptions):
+    """CU-net options: :class:`LevelOptions` plus the depth and the dilated stack."""
+
+    depth: Annotated[int, Field(strict=True, ge=3, description=(
+        "CU-net replaces the two deepest of `depth` down/up steps, so it needs at least one real one"))] = 4
+    dilations: Annotated[tuple[PositiveInt, ...], Field(min_length=1)] = (1, 2, 4, 8, 16)
+    repeats: PositiveInt = 1
+    residual: StrictBool = False
 
 
 class CUNet(nn.Module):
@@ -45,84 +55,39 @@ class CUNet(nn.Module):
 
     name = "cunet"
 
-    def __init__(
-        self,
-        in_channels: int = 1,
-        out_channels: int = 2,
-        width: int = 32,
-        depth: int = 4,
-        dilations: tuple[int, ...] = (1, 2, 4, 8, 16),
-        repeats: int = 1,
-        residual: bool = False,
-        max_width: int = 512,
-        norm: str = "batch",
-        downsample: str = "maxpool",
-        upsample: str = "bilinear",
-    ):
+    Options = CUNetOptions
+
+    def __init__(self, in_channels: int = 1, out_channels: int = 2, **options):
         super().__init__()
         in_channels, out_channels = check_channels(self.name, in_channels, out_channels)
-        opts = self.check_options(width=width, depth=depth, dilations=dilations, repeats=repeats,
-                                  residual=residual, max_width=max_width, norm=norm,
-                                  downsample=downsample, upsample=upsample)
-        self.depth = opts["depth"]
+        opts = parse_options(self.name, self.Options, options)
+        self.depth = opts.depth
         self.levels = self.depth - 2
         self.stride = 2 ** self.levels
-        self.dilations = opts["dilations"] * opts["repeats"]
-        self.residual = opts["residual"]
-        widths = level_widths(opts["width"], self.levels, opts["max_width"])
+        self.dilations = opts.dilations * opts.repeats
+        self.residual = opts.residual
+        widths = level_widths(opts.width, self.levels, opts.max_width)
         self.widths = widths
 
+        norm = opts.norm
         self.inc = DoubleConv(in_channels, widths[0], norm=norm)
         self.downs = nn.ModuleList(
-            Down(widths[i - 1], widths[i], norm=norm, mode=downsample) for i in range(1, self.levels + 1)
+            Down(widths[i - 1], widths[i], norm=norm, mode=opts.downsample) for i in range(1, self.levels + 1)
         )
         bottom = widths[-1]
         self.dilated = nn.Sequential(*(ConvBlock(bottom, bottom, dilation=d, norm=norm) for d in self.dilations))
         self.ups = nn.ModuleList(
-            Up(widths[i], widths[i - 1], widths[i - 1], norm=norm, mode=upsample)
+            Up(widths[i], widths[i - 1], widths[i - 1], norm=norm, mode=opts.upsample)
             for i in range(self.levels, 0, -1)
         )
         self.head = nn.Conv2d(widths[0], out_channels, 1)
-
-    @classmethod
-    def check_options(
-        cls,
-        width: int = 32,
-        depth: int = 4,
-        dilations: tuple[int, ...] = (1, 2, 4, 8, 16),
-        repeats: int = 1,
-        residual: bool = False,
-        max_width: int = 512,
-        norm: str = "batch",
-        downsample: str = "maxpool",
-        upsample: str = "bilinear",
-    ) -> dict:
-        """Validate the options (ValueError naming the option) and return them normalised."""
-        width = check_int(cls.name, "width", width, 1)
-        if isinstance(depth, bool) or not isinstance(depth, int) or depth < 3:
-            raise ValueError(
-                f"{cls.name}: depth must be an integer >= 3 (CU-net replaces the two deepest of `depth` "
-                f"down/up steps, so it needs at least one real one), got {depth!r}"
-            )
-        dilations = check_int_list(cls.name, "dilations", dilations, 1)
-        repeats = check_int(cls.name, "repeats", repeats, 1)
-        if not isinstance(residual, bool):
-            raise ValueError(f"{cls.name}: residual must be true or false, got {residual!r}")
-        max_width = check_int(cls.name, "max_width", max_width, 1)
-        if max_width < width:
-            raise ValueError(f"{cls.name}: max_width ({max_width}) must be >= width ({width})")
-        check_choice(cls.name, "norm", norm, NORMS)
-        check_choice(cls.name, "downsample", downsample, DOWNSAMPLES)
-        check_choice(cls.name, "upsample", upsample, UPSAMPLES)
-        return dict(width=width, depth=depth, dilations=dilations, repeats=repeats, residual=residual,
-                    max_width=max_width, norm=norm, downsample=downsample, upsample=upsample)
 
     @classmethod
     def input_stride(cls, **options) -> int:
         """2**(depth - 2): what H and W must be divisible by (checks the options, builds nothing)."""
         options.pop("in_channels", None)
         options.pop("out_channels", None)
-        return 2 ** (cls.check_options(**options)["depth"] - 2)
+        return 2 ** (parse_options(cls.name, cls.Options, options).depth - 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_divisible(self.name, x, self.stride, f"depth={self.depth} keeps {self.levels} 2x downsamplings")
@@ -136,3 +101,6 @@ class CUNet(nn.Module):
         for up in self.ups:
             x = up(x, skips.pop())
         return self.head(x)
+
+
+CUNet.__signature__ = options_signature(CUNetOptions, in_channels=1, out_channels=2)

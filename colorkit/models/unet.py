@@ -5,19 +5,23 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from colorkit.contracts import options_signature, parse_options
 from colorkit.models.blocks import (
-    DOWNSAMPLES,
-    NORMS,
-    UPSAMPLES,
     Down,
     DoubleConv,
+    LevelOptions,
+    PositiveInt,
     Up,
     check_channels,
-    check_choice,
     check_divisible,
-    check_int,
     level_widths,
 )
+
+
+class UNetOptions(LevelOptions):
+    """U-net options: :class:`LevelOptions` plus ``depth``, the number of 2x downsamplings."""
+
+    depth: PositiveInt = 4
 
 
 class UNet(nn.Module):
@@ -37,64 +41,34 @@ class UNet(nn.Module):
 
     name = "unet"
 
-    def __init__(
-        self,
-        in_channels: int = 1,
-        out_channels: int = 2,
-        width: int = 32,
-        depth: int = 4,
-        max_width: int = 512,
-        norm: str = "batch",
-        downsample: str = "maxpool",
-        upsample: str = "bilinear",
-    ):
+    Options = UNetOptions
+
+    def __init__(self, in_channels: int = 1, out_channels: int = 2, **options):
         super().__init__()
         in_channels, out_channels = check_channels(self.name, in_channels, out_channels)
-        opts = self.check_options(width=width, depth=depth, max_width=max_width, norm=norm,
-                                  downsample=downsample, upsample=upsample)
-        self.depth = opts["depth"]
+        opts = parse_options(self.name, self.Options, options)
+        self.depth = opts.depth
         self.stride = 2 ** self.depth
-        widths = level_widths(opts["width"], self.depth, opts["max_width"])
+        widths = level_widths(opts.width, self.depth, opts.max_width)
         self.widths = widths
 
+        norm = opts.norm
         self.inc = DoubleConv(in_channels, widths[0], norm=norm)
         self.downs = nn.ModuleList(
-            Down(widths[i - 1], widths[i], norm=norm, mode=downsample) for i in range(1, self.depth + 1)
+            Down(widths[i - 1], widths[i], norm=norm, mode=opts.downsample) for i in range(1, self.depth + 1)
         )
         self.ups = nn.ModuleList(
-            Up(widths[i], widths[i - 1], widths[i - 1], norm=norm, mode=upsample)
+            Up(widths[i], widths[i - 1], widths[i - 1], norm=norm, mode=opts.upsample)
             for i in range(self.depth, 0, -1)
         )
         self.head = nn.Conv2d(widths[0], out_channels, 1)
-
-    @classmethod
-    def check_options(
-        cls,
-        width: int = 32,
-        depth: int = 4,
-        max_width: int = 512,
-        norm: str = "batch",
-        downsample: str = "maxpool",
-        upsample: str = "bilinear",
-    ) -> dict:
-        """Validate the options (ValueError naming the option) and return them."""
-        width = check_int(cls.name, "width", width, 1)
-        depth = check_int(cls.name, "depth", depth, 1)
-        max_width = check_int(cls.name, "max_width", max_width, 1)
-        if max_width < width:
-            raise ValueError(f"{cls.name}: max_width ({max_width}) must be >= width ({width})")
-        check_choice(cls.name, "norm", norm, NORMS)
-        check_choice(cls.name, "downsample", downsample, DOWNSAMPLES)
-        check_choice(cls.name, "upsample", upsample, UPSAMPLES)
-        return dict(width=width, depth=depth, max_width=max_width, norm=norm,
-                    downsample=downsample, upsample=upsample)
 
     @classmethod
     def input_stride(cls, **options) -> int:
         """2**depth: what H and W must be divisible by (checks the options, builds nothing)."""
         options.pop("in_channels", None)
         options.pop("out_channels", None)
-        return 2 ** cls.check_options(**options)["depth"]
+        return 2 ** parse_options(cls.name, cls.Options, options).depth
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_divisible(self.name, x, self.stride, f"depth={self.depth}")
@@ -107,3 +81,6 @@ class UNet(nn.Module):
         for up in self.ups:
             x = up(x, skips.pop())
         return self.head(x)
+
+
+UNet.__signature__ = options_signature(UNetOptions, in_channels=1, out_channels=2)
