@@ -13,9 +13,9 @@ with :mod:`colorkit.metric_info`; pretrained models are :class:`colorkit.zoo.car
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 if TYPE_CHECKING:
     import torch
@@ -29,6 +29,13 @@ COLORIZER = "colorizer"
 
 DISCRIMINATOR = "discriminator"
 """The role of a model that judges: an (L, ab) image in, real/fake patch logits out."""
+
+
+PositiveInt = Annotated[int, Field(strict=True, ge=1)]
+"""An option that is an integer >= 1 (not a bool, not a float)."""
+
+FiniteFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+"""An option that is a finite number (an integer is fine, a bool is not); add bounds with ``Field``."""
 
 
 class OptionsSchema(BaseModel):
@@ -158,7 +165,7 @@ def parse_options(owner: str, schema: type[OptionsSchema], options: dict) -> Opt
     parsed, problems = option_problems(schema, options)
     if parsed is not None:
         return parsed
-    text = f"{owner}: " + "; ".join(msg if key is None else f"{key}: {msg}" for key, msg in problems)
+    text = f"{owner}: " + "; ".join(msg if key is None else f"option '{key}': {msg}" for key, msg in problems)
     unknown = [key for key, msg in problems if msg == "unknown option"]
     if unknown:
         raise TypeError(f"{text}; valid: {', '.join(schema.model_fields)}")

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import io
-import math
 import os
 from pathlib import Path
-from typing import Iterable
+from typing import Annotated, Iterable
 
 import numpy as np
 import torch
+from pydantic import Field
 from torch.autograd.function import once_differentiable
 
+from colorkit.contracts import FiniteFloat, OptionsSchema, options_signature, parse_options
 from colorkit.data.lab import AB_SCALE
 from colorkit.losses.ab_bins import NUM_BINS, bin_centres, gaussian_smooth, nearest_bins, soft_encode
 from colorkit.losses.base import Loss
@@ -25,21 +26,20 @@ small ones. Buffers this small are reused by the C allocator instead of mapped (
 for each chunk: with 64 MB chunks decoding took 1.4x as long on a CPU."""
 
 
-def _number(name: str, value, *, low: float, high: float = math.inf, low_open: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"rebalanced_ce: option '{name}' must be a finite number, got {value!r}")
-    if value < low or (low_open and value == low) or value > high:
-        lo = f"> {low:g}" if low_open else f">= {low:g}"
-        hi = f" and <= {high:g}" if math.isfinite(high) else ""
-        raise ValueError(f"rebalanced_ce: option '{name}' must be {lo}{hi}, got {value!r}")
-    return float(value)
-
-
 def rebalancing_weights(prior: torch.Tensor, lam: float) -> torch.Tensor:
     """Zhang's class weights ``((1 - lam) p + lam / Q)**-1``, scaled so that ``sum(p * w) == 1``."""
     p = prior.to(torch.float64)
     w = 1.0 / ((1.0 - lam) * p + lam / p.numel())
     return w / (p * w).sum()
+
+
+class RebalancedCEOptions(OptionsSchema):
+    """rebalanced_ce options (see :class:`RebalancedCELoss`)."""
+
+    lam: Annotated[FiniteFloat, Field(ge=0, le=1)] = 0.5
+    sigma: Annotated[FiniteFloat, Field(gt=0)] = 5.0
+    temperature: Annotated[FiniteFloat, Field(gt=0)] = 0.38
+    soft_neighbours: Annotated[int, Field(strict=True, ge=1, le=NUM_BINS)] = 5
 
 
 class RebalancedCELoss(Loss):
@@ -70,14 +70,13 @@ class RebalancedCELoss(Loss):
     out_channels = NUM_BINS
     needs_prepare = True
 
-    def __init__(self, lam: float = 0.5, sigma: float = 5.0, temperature: float = 0.38, soft_neighbours: int = 5):
+    Options = RebalancedCEOptions
+
+    def __init__(self, **options):
         super().__init__()
-        self.lam = _number("lam", lam, low=0.0, high=1.0)
-        self.sigma = _number("sigma", sigma, low=0.0, low_open=True)
-        self.temperature = _number("temperature", temperature, low=0.0, low_open=True)
-        if isinstance(soft_neighbours, bool) or not isinstance(soft_neighbours, int) or not 1 <= soft_neighbours <= NUM_BINS:
-            raise ValueError(f"rebalanced_ce: option 'soft_neighbours' must be an integer in 1..{NUM_BINS}, got {soft_neighbours!r}")
-        self.soft_neighbours = soft_neighbours
+        opts = parse_options("rebalanced_ce", self.Options, options)
+        self.lam, self.sigma, self.temperature = float(opts.lam), float(opts.sigma), float(opts.temperature)
+        self.soft_neighbours = opts.soft_neighbours
         self.register_buffer("centres", bin_centres(), persistent=False)
         self.register_buffer("class_weights", torch.ones(NUM_BINS))
 
@@ -203,3 +202,6 @@ def _write_prior(path: Path, prior: torch.Tensor) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_bytes(buf.getvalue())
     os.replace(tmp, path)
+
+
+RebalancedCELoss.__signature__ = options_signature(RebalancedCEOptions)

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Iterable, Literal
+from typing import Any, Iterable, Literal
 
 import torch
-from pydantic import Field, model_validator
+from pydantic import model_validator
 from torch import nn
 from torch.nn import functional as F
 
-from colorkit.contracts import OptionsSchema
+from colorkit.contracts import OptionsSchema, PositiveInt
 
 NORMS = ("batch", "instance", "none")
 DOWNSAMPLES = ("maxpool", "conv")
 UPSAMPLES = ("bilinear", "transpose")
-
-PositiveInt = Annotated[int, Field(strict=True, ge=1)]
-"""An integer >= 1 (not a bool, not a float)."""
-
 
 class LevelOptions(OptionsSchema):
     """The options every U-net style model shares: channels per level and how levels change resolution."""

@@ -8,13 +8,12 @@ import torch
 from pydantic import Field, StrictBool
 from torch import nn
 
-from colorkit.contracts import options_signature, parse_options
+from colorkit.contracts import PositiveInt, options_signature, parse_options
 from colorkit.models.blocks import (
     ConvBlock,
     Down,
     DoubleConv,
     LevelOptions,
-    PositiveInt,
     Up,
     check_channels,
     check_divisible,

@@ -9,10 +9,10 @@ import torch
 from pydantic import Field, ValidationInfo, field_validator
 from torch import nn
 
-from colorkit.contracts import OptionsSchema, options_signature, parse_options
+from colorkit.contracts import OptionsSchema, PositiveInt, options_signature, parse_options
 from colorkit.errors import WeightsUnavailableError
 from colorkit.models import efficientnet_lite
-from colorkit.models.blocks import PositiveInt, check_channels, check_divisible
+from colorkit.models.blocks import check_channels, check_divisible
 from colorkit.zoo.sources import fetch_errors
 
 DEFAULT_DECODER_CHANNELS = (256, 128, 64, 32, 16)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from colorkit.contracts import options_signature, parse_options
+from colorkit.contracts import PositiveInt, options_signature, parse_options
 from colorkit.models.blocks import (
     Down,
     DoubleConv,
     LevelOptions,
-    PositiveInt,
     Up,
     check_channels,
     check_divisible,
