@@ -2,30 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Annotated, Any, Literal
 
 import torch
 import torch.nn.functional as F
+from pydantic import Field, StrictStr
 from torch import nn
 
+from colorkit.contracts import FiniteFloat, OptionsSchema, PositiveInt, options_signature, parse_options
 from colorkit.errors import ColorkitError
 from colorkit.losses.base import Loss
 
 GAN_MODES = ("vanilla", "lsgan")
 
 
-def _number(name: str, value: Any, *, positive: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-        raise ValueError(f"adversarial: {name} must be a number, got {value!r}")
-    if value < 0 or (positive and value == 0):
-        raise ValueError(f"adversarial: {name} must be {'> 0' if positive else '>= 0'}, got {value!r}")
-    return float(value)
+Beta = Annotated[FiniteFloat, Field(ge=0, lt=1)]
 
 
-def _integer(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"adversarial: {name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+class AdversarialOptions(OptionsSchema):
+    """adversarial options (see :class:`AdversarialLoss`); the discriminator's name and norm are checked when it is built."""
+
+    discriminator: StrictStr = "patchgan"
+    l1_weight: Annotated[FiniteFloat, Field(ge=0)] = 100.0
+    gan_weight: Annotated[FiniteFloat, Field(ge=0)] = 1.0
+    lr: Annotated[FiniteFloat, Field(gt=0)] = 2e-4
+    betas: tuple[Beta, Beta] = (0.5, 0.999)
+    gan_mode: Literal[GAN_MODES] = "vanilla"
+    disc_width: PositiveInt = 64
+    disc_layers: PositiveInt = 3
+    disc_norm: StrictStr = "batch"
 
 
 class AdversarialLoss(Loss):
@@ -55,40 +60,16 @@ class AdversarialLoss(Loss):
       (``"batch"`` as in pix2pix, ``"instance"``, ``"spectral"``, ``"none"``).
     """
 
-    def __init__(
-        self,
-        discriminator: str = "patchgan",
-        l1_weight: float = 100.0,
-        gan_weight: float = 1.0,
-        lr: float = 2e-4,
-        betas: Sequence[float] = (0.5, 0.999),
-        gan_mode: str = "vanilla",
-        disc_width: int = 64,
-        disc_layers: int = 3,
-        disc_norm: str = "batch",
-    ):
+    Options = AdversarialOptions
+
+    def __init__(self, **options):
         super().__init__()
-        self.l1_weight = _number("l1_weight", l1_weight)
-        self.gan_weight = _number("gan_weight", gan_weight)
-        self.lr = _number("lr", lr, positive=True)
-        if (
-            isinstance(betas, (str, bytes))
-            or not isinstance(betas, Sequence)
-            or len(betas) != 2
-            or not all(isinstance(b, (int, float)) and not isinstance(b, bool) and 0 <= b < 1 for b in betas)
-        ):
-            raise ValueError(f"adversarial: betas must be two numbers in [0, 1), got {betas!r}")
-        self.betas = (float(betas[0]), float(betas[1]))
-        if gan_mode not in GAN_MODES:
-            raise ValueError(f"adversarial: gan_mode must be one of {', '.join(map(repr, GAN_MODES))}, got {gan_mode!r}")
-        self.gan_mode = gan_mode
-        width = _integer("disc_width", disc_width, 1)
-        layers = _integer("disc_layers", disc_layers, 1)
-        if not isinstance(discriminator, str):
-            raise ValueError(f"adversarial: discriminator must be a registered model name, got {discriminator!r}")
-        self.discriminator = discriminator
-        if not isinstance(disc_norm, str):
-            raise ValueError(f"adversarial: disc_norm must be a string, got {disc_norm!r}")
+        opts = parse_options("adversarial", self.Options, options)
+        self.l1_weight, self.gan_weight, self.lr = float(opts.l1_weight), float(opts.gan_weight), float(opts.lr)
+        self.betas = (float(opts.betas[0]), float(opts.betas[1]))
+        self.gan_mode = opts.gan_mode
+        self.discriminator = discriminator = opts.discriminator
+        width, layers, disc_norm = opts.disc_width, opts.disc_layers, opts.disc_norm
         from colorkit.plugins import get_host  # lazily: the plugin host sits above the losses
 
         try:
@@ -156,3 +137,6 @@ class AdversarialLoss(Loss):
         finally:
             self.disc.train(was_training)
         return {"d_loss": float(d_loss.detach()), "d_real": self._score(real.detach()), "d_fake": self._score(fake.detach())}
+
+
+AdversarialLoss.__signature__ = options_signature(AdversarialOptions)
