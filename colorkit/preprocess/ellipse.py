@@ -2,9 +2,29 @@
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Annotated
 
+import numpy as np
+from pydantic import Field, model_validator
+
+from colorkit.contracts import FiniteFloat, OptionsSchema, options_signature, parse_options
 from colorkit.preprocess.base import Preprocessor
+
+
+class FaceEllipseOptions(OptionsSchema):
+    """face_ellipse options (see :class:`FaceEllipse`): fractions of the image side."""
+
+    cx: FiniteFloat = 0.5
+    cy: FiniteFloat = 0.55
+    rx: FiniteFloat = 0.3
+    ry: FiniteFloat = 0.38
+    softness: Annotated[FiniteFloat, Field(gt=0, le=1)] = 0.25
+
+    @model_validator(mode="after")
+    def _radii_in_range(self):
+        if not (0 < self.rx <= 1 and 0 < self.ry <= 1):
+            raise ValueError(f"options 'rx' and 'ry' must be in (0, 1], got {self.rx!r} and {self.ry!r}")
+        return self
 
 
 class FaceEllipse(Preprocessor):
@@ -18,15 +38,11 @@ class FaceEllipse(Preprocessor):
 
     channels = ("face", "background")
 
-    def __init__(self, cx: float = 0.5, cy: float = 0.55, rx: float = 0.3, ry: float = 0.38, softness: float = 0.25):
-        for key, value in (("cx", cx), ("cy", cy), ("rx", rx), ("ry", ry), ("softness", softness)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
-                raise ValueError(f"face_ellipse: option '{key}' must be a number, got {value!r}")
-        if not (0 < rx <= 1 and 0 < ry <= 1):
-            raise ValueError(f"face_ellipse: options 'rx' and 'ry' must be in (0, 1], got {rx!r} and {ry!r}")
-        if not 0 < softness <= 1:
-            raise ValueError(f"face_ellipse: option 'softness' must be in (0, 1], got {softness!r}")
-        self.cx, self.cy, self.rx, self.ry, self.softness = float(cx), float(cy), float(rx), float(ry), float(softness)
+    Options = FaceEllipseOptions
+
+    def __init__(self, **options):
+        opts = parse_options("face_ellipse", self.Options, options)
+        self.cx, self.cy, self.rx, self.ry, self.softness = (float(v) for v in (opts.cx, opts.cy, opts.rx, opts.ry, opts.softness))
 
     def __call__(self, gray: np.ndarray) -> np.ndarray:
         h, w = np.shape(gray)[:2]
@@ -35,3 +51,6 @@ class FaceEllipse(Preprocessor):
         r = np.sqrt(((x - self.cx) / self.rx) ** 2 + ((y - self.cy) / self.ry) ** 2)  # 1 on the ellipse
         face = np.clip((1 + self.softness / 2 - r) / self.softness, 0.0, 1.0)
         return np.stack([face, 1.0 - face]).astype(np.float32)
+
+
+FaceEllipse.__signature__ = options_signature(FaceEllipseOptions)
