@@ -4,9 +4,12 @@ import pytest
 
 from colorkit.contracts import options_schema
 from colorkit.errors import RecipeError
+from colorkit.losses.adversarial import AdversarialLoss
+from colorkit.losses.rebalanced_ce import RebalancedCELoss
 from colorkit.models.cunet import CUNet
 from colorkit.models.unet import UNet
 from colorkit.plugins import create_host
+from colorkit.preprocess.ellipse import FaceEllipse
 from colorkit.recipe import check_names, load_recipe
 
 
@@ -41,3 +44,31 @@ def test_every_bad_model_option_is_named_in_one_message_without_building(tmp_pat
 def test_an_unknown_option_suggests_the_close_one(tmp_path):
     with pytest.raises(RecipeError, match=r"key 'model.args.widht': unknown option; valid: .*Did you mean 'width'\?"):
         check(tmp_path, '[model]\nname = "unet"\nargs = { widht = 8 }\n')
+
+
+def test_three_bad_values_in_three_components_are_one_message_and_nothing_is_built(tmp_path, monkeypatch):
+    for cls in (CUNet, RebalancedCELoss, FaceEllipse):
+        monkeypatch.setattr(cls, "__init__", lambda *a, **k: pytest.fail("validate built a component"))
+    body = (
+        '[model]\nname = "cunet"\nargs = { width = 0 }\n'
+        '[[loss]]\nname = "rebalanced_ce"\nargs = { lam = 2.0 }\n'
+        '[[preprocess]]\nname = "face_ellipse"\nargs = { softness = -1 }\n'
+    )
+    with pytest.raises(RecipeError) as exc:
+        check(tmp_path, body)
+    message = str(exc.value)
+    assert "\n" not in message, message
+    for fragment in ("key 'model.args': cunet: model.args.width:", "key 'loss.0.args': rebalanced_ce: loss.0.args.lam:",
+                     "key 'preprocess.0.args': face_ellipse: preprocess.0.args.softness:"):
+        assert fragment in message, message
+
+
+@pytest.mark.parametrize("factory, attributes", [
+    (RebalancedCELoss, ("lam", "sigma", "temperature", "soft_neighbours")),
+    (FaceEllipse, ("cx", "cy", "rx", "ry", "softness")),
+    (AdversarialLoss, ("discriminator", "l1_weight", "gan_weight", "lr", "betas", "gan_mode")),
+])
+def test_a_loss_or_preprocessor_uses_its_schema_defaults(factory, attributes):
+    defaults = options_schema(factory)()
+    built = factory()
+    assert {a: getattr(built, a) for a in attributes} == {a: getattr(defaults, a) for a in attributes}
