@@ -63,8 +63,7 @@ class RebalancedCELoss(Loss):
       ``softmax(logits / temperature)`` averaged over the bin centres; ``temperature = 1`` is the
       mean of the predicted distribution, towards 0 the mode. Zhang's default 0.38.
 
-    Options: ``lam`` in [0, 1] (0.5), ``sigma`` > 0 (5.0), ``temperature`` > 0 (0.38),
-    ``soft_neighbours`` in 1..313 (5).
+    Options, their defaults and constraints: :class:`RebalancedCEOptions`.
     """
 
     out_channels = NUM_BINS

@@ -46,10 +46,7 @@ class CUNet(nn.Module):
     channels; ``residual=True`` adds the stack's input to its output; the output is a linear 1x1
     convolution (ab, or class logits when ``out_channels`` is e.g. 313).
 
-    Options: ``width`` (default 32), ``depth`` (>= 3, default 4), ``dilations`` (default
-    (1, 2, 4, 8, 16)), ``repeats`` (default 1), ``residual`` (default False), ``max_width``
-    (default 512), ``norm`` ("batch" | "instance" | "none"), ``downsample`` ("maxpool" | "conv"),
-    ``upsample`` ("bilinear" | "transpose").
+    Options, their defaults and constraints: :class:`CUNetOptions`.
     """
 
     name = "cunet"

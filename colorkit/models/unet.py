@@ -32,9 +32,7 @@ class UNet(nn.Module):
     or a transposed convolution (``"transpose"``); the skip connection is concatenated. A final 1x1
     convolution gives ``out_channels`` linear outputs (no activation).
 
-    Options: ``width`` (channels at full resolution, default 32), ``depth`` (number of 2x
-    downsamplings, >= 1, default 4), ``max_width`` (channel cap, default 512), ``norm``
-    ("batch" | "instance" | "none"), ``downsample``, ``upsample``. H and W must be divisible by
+    Options, their defaults and constraints: :class:`UNetOptions`. H and W must be divisible by
     ``2**depth``.
     """
 
