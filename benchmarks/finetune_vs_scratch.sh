@@ -28,5 +28,5 @@ for recipe in recipes/finetune_faces.toml "$OUT/scratch_faces.toml"; do
 done
 for run in "$OUT"/runs/*/; do
   echo "== $run"
-  colorkit evaluate "$run" --data "$UTK/images" --split "$OUT/test_female.txt" --json "$OUT/$(basename "$run").json" | head -12
+  colorkit evaluate "$run" --data "$UTK/images" --split "$OUT/test_female.txt" --json "$OUT/$(basename "$run").json"
 done
