@@ -520,18 +520,14 @@ def _option_problems(recipe: Recipe, host, source: str) -> list[str]:
     """Every option problem of the model, the losses and the preprocessors (unknown names raise at once)."""
     model = host.models.get(recipe.model.name)
     problems = _check_args(model.factory, recipe.model.args, {"in_channels": 1, "out_channels": 2}, "model.args", recipe.model.name)
-    for i, term in enumerate(recipe.loss):
-        try:
-            loss = host.losses.get(term.name)
-        except RegistryError as exc:
-            raise RecipeError(f"{source}: key 'loss.{i}.name': {_plugin_hint(exc, host)}") from None
-        problems += _check_args(loss.factory, term.args, {}, f"loss.{i}.args", term.name)
-    for i, step in enumerate(recipe.preprocess):
-        try:
-            entry = host.preprocessors.get(step.name)
-        except RegistryError as exc:
-            raise RecipeError(f"{source}: key 'preprocess.{i}.name': {_plugin_hint(exc, host)}{install_hint(step.name)}") from None
-        problems += _check_args(entry.factory, step.args, {}, f"preprocess.{i}.args", step.name)
+    for section, registry, items in (("loss", host.losses, recipe.loss), ("preprocess", host.preprocessors, recipe.preprocess)):
+        for i, item in enumerate(items):
+            try:
+                entry = registry.get(item.name)
+            except RegistryError as exc:
+                hint = install_hint(item.name) if section == "preprocess" else ""
+                raise RecipeError(f"{source}: key '{section}.{i}.name': {_plugin_hint(exc, host)}{hint}") from None
+            problems += _check_args(entry.factory, item.args, {}, f"{section}.{i}.args", item.name)
     return problems
 
 
