@@ -55,7 +55,7 @@ def test_run_bench_one_conv():
 
 
 def test_data_wait_grows_with_slow_data(tmp_path, monkeypatch):
-    """Data that takes 50 ms a batch dominates a one-conv training step."""
+    """Data that takes 200 ms a batch dominates a one-conv training step (even on a loaded machine)."""
     import colorkit.bench.runner as runner
 
     slow = runner._Batches.__next__
@@ -63,7 +63,7 @@ def test_data_wait_grows_with_slow_data(tmp_path, monkeypatch):
     def next_slowly(self):
         import time
 
-        time.sleep(0.05)
+        time.sleep(0.2)
         return slow(self)
 
     monkeypatch.setattr(runner._Batches, "__next__", next_slowly)
