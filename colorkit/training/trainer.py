@@ -150,7 +150,7 @@ class Trainer:
         self.model_spec = model_spec(recipe, len(self.preprocess) if self.preprocess else 0, self.losses.out_channels)
         self.model = build_model(self.model_spec, host)
         if recipe.model.init and not resume:  # a resumed run has its own weights
-            warm_start.load(self.model, warm_start.check(recipe.model.init, self.model_spec, self.preprocess.specs if self.preprocess else [], host))
+            warm_start.load(self.model, recipe.model.init, self.model_spec, self.preprocess.specs if self.preprocess else [], host)
         self.model = self.model.to(self.device)
         if self.world.active and self.device.type == "cuda":
             self.model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.model)  # statistics of the global batch

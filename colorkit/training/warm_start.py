@@ -28,11 +28,12 @@ def _differences(saved: dict, wanted: dict) -> list[str]:
     return out
 
 
-def check(init: str, spec: dict, preprocess: list[dict], host) -> Path:
-    """The checkpoint ``init`` names, after checking that it holds the network ``spec`` describes."""
+def _checked(init: str, spec: dict, preprocess: list[dict], host) -> tuple[Path, dict]:
+    """The checkpoint ``init`` names and its tensors, read once, after checking that it holds the
+    network ``spec`` describes."""
     try:
         file = find_checkpoint(init, host)
-        _, meta = ckpt.read_checkpoint(file)
+        tensors, meta = ckpt.read_checkpoint(file)
     except CheckpointError as exc:
         raise ColorkitError(f"model.init: {exc}") from None
     saved = meta.get("model")
@@ -46,10 +47,15 @@ def check(init: str, spec: dict, preprocess: list[dict], host) -> Path:
             f"model.init: {init!r} holds a different network than this recipe builds: {'; '.join(differs)}. "
             f"Set [model] and [[preprocess]] as they were trained ({saved.get('name')} with args {saved.get('args')})"
         )
-    return file
+    return file, tensors
 
 
-def load(model: nn.Module, file: Path) -> None:
-    """Copy the network weights of ``file`` (already checked by :func:`check`) into ``model``."""
-    tensors, _ = ckpt.read_checkpoint(file)
+def check(init: str, spec: dict, preprocess: list[dict], host) -> None:
+    """Refuse, in one line, weights that do not fit the network ``spec`` describes (nothing is built)."""
+    _checked(init, spec, preprocess, host)
+
+
+def load(model: nn.Module, init: str, spec: dict, preprocess: list[dict], host) -> None:
+    """Check the weights ``init`` names against ``spec`` and copy them into ``model``, reading them once."""
+    file, tensors = _checked(init, spec, preprocess, host)
     ckpt.load_modules(file, tensors, {"model": model})
