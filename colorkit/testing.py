@@ -56,18 +56,22 @@ def plugin_problems() -> dict[str, str]:
     return {p["name"]: " ".join(p["errors"]) for p in json.loads(result.output)["plugins"]}
 
 
-def save_tiny_checkpoint(path: Path, model: str = "cunet") -> Path:
-    """Save an untrained tiny ``model`` (the same weights every time) as a checkpoint at ``path``."""
+def save_tiny_checkpoint(path: Path, model: str = "cunet", hints: dict | None = None) -> Path:
+    """Save an untrained tiny ``model`` (the same weights every time) as a checkpoint at ``path``;
+    with ``hints`` (a ``[hints]`` table) it is a hint model, with the three hint input channels."""
     import torch  # heavy: imported when a checkpoint is made, not when pytest loads this plugin
 
     from colorkit.build import build_model
     from colorkit.checkpoint import save_checkpoint
 
-    spec = tiny_spec(model)
+    from colorkit.hints import HINT_CHANNELS
+
+    spec = tiny_spec(model, in_channels=1 + (len(HINT_CHANNELS) if hints is not None else 0))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         net = build_model(spec, get_host())
-    save_checkpoint(path, modules={"model": net}, meta={"model": spec, "decoder": None, "size": 32, "recipe": "tiny"})
+    meta = {"model": spec, "decoder": None, "size": 32, "recipe": "tiny"}
+    save_checkpoint(path, modules={"model": net}, meta=meta if hints is None else dict(meta, hints=hints))
     return path
 
 

@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("ground", [ROOT, "colorkit.errors", "colorkit.registry", "colorkit.hookspecs", "colorkit.contracts", "colorkit.metric_info", "colorkit.files", "colorkit.outputs"]),
     ("data", ["colorkit.data"]),
     ("zoo", ["colorkit.zoo"]),
-    ("components", ["colorkit.models", "colorkit.losses", "colorkit.preprocess", "colorkit.metrics", "colorkit.loggers"]),
+    ("components", ["colorkit.models", "colorkit.losses", "colorkit.preprocess", "colorkit.hints", "colorkit.metrics", "colorkit.loggers"]),
     ("plugins and recipes", ["colorkit.plugins", "colorkit.recipe"]),
     ("assembly", ["colorkit.build", "colorkit.checkpoint"]),
     ("report", ["colorkit.report"]),

@@ -20,6 +20,7 @@ from colorkit.contracts import input_stride
 from colorkit.data.images import is_image_name, is_video_name
 from colorkit.data.lab import AB_SCALE, lab_to_rgb, normalize_l, rgb_to_lab
 from colorkit.errors import CheckpointError, ColorkitError
+from colorkit.hints import Hint, render_hints
 from colorkit.inference import backends
 from colorkit.inference.fast import DEFAULTS as FAST_DEFAULTS, FastOptions, prepare_for_inference
 from colorkit.plugins import get_host
@@ -105,7 +106,7 @@ class Colorizer:
 
     def __init__(
         self, model: torch.nn.Module | None, decode, size: int, device: torch.device, source: str = "", trained_size: int | None = None,
-        preprocess: Preprocessors | None = None, backend: backends.Backend | None = None,
+        preprocess: Preprocessors | None = None, backend: backends.Backend | None = None, hints: dict | None = None,
     ):
         self.model = model.eval() if model is not None else None
         self.decode, self.size, self.device, self.source = decode, size, device, source
@@ -115,6 +116,13 @@ class Colorizer:
         """The checkpoint's preprocessors, whose channels follow L in the network input (or None)."""
         self.backend = backend or backends.TorchBackend(self.model, decode)
         """Runs ``decode(model(x))``: eager torch, or an ONNX Runtime session (``model`` is then None)."""
+        self.hints = hints
+        """The checkpoint's ``[hints]`` settings when the network takes hint channels, else None."""
+
+    @property
+    def takes_hints(self) -> bool:
+        """Whether the network has hint channels (see :mod:`colorkit.hints`)."""
+        return self.hints is not None
 
     @classmethod
     def load(cls, path: str | Path, *, device: str = "auto", host=None, size: int | None = None, backend: str = "torch",
@@ -139,7 +147,7 @@ class Colorizer:
         if fast is not None:  # inference fast paths (inference/fast.py; None: the model exactly as trained)
             model = prepare_for_inference(model.to(dev), torch.zeros(1, spec["in_channels"], size or trained, size or trained, device=dev), fast)
         preprocess = _preprocessors(meta, host, file)
-        colorizer = cls(model.to(dev), decode, size or trained, dev, str(file), trained_size=trained, preprocess=preprocess)
+        colorizer = cls(model.to(dev), decode, size or trained, dev, str(file), trained_size=trained, preprocess=preprocess, hints=meta.get("hints"))
         if backends.choose(backend, dev) == "onnxruntime":
             from colorkit.data.cache import cache_root
             from colorkit.inference.export import cached_onnx
@@ -159,26 +167,34 @@ class Colorizer:
         if size is not None and size != exported:
             raise ColorkitError(f"--size {size}: {path} was exported at {exported}; export again with `colorkit export ... --size {size}`")
         return cls(None, None, exported, dev, str(path), trained_size=int(meta.get("trained_size", exported)),
-                   preprocess=_preprocessors(meta, host, path), backend=session)
+                   preprocess=_preprocessors(meta, host, path), backend=session, hints=meta.get("hints"))
 
     def network_input(self, rgb: np.ndarray) -> np.ndarray:
         """The photo as the network sees it: resized to ``size x size`` (bicubic), like in training."""
         img = Image.fromarray(rgb)
         return np.asarray(img.resize((self.size, self.size), Image.Resampling.BICUBIC)) if img.size != (self.size, self.size) else rgb
 
-    def colorize(self, rgb: np.ndarray) -> np.ndarray:
-        """Colour one ``(H, W, 3)`` uint8 RGB photo; returns the same shape."""
-        return self.colorize_many([rgb])[0]
+    def colorize(self, rgb: np.ndarray, hints: list[Hint] | None = None) -> np.ndarray:
+        """Colour one ``(H, W, 3)`` uint8 RGB photo (with ``hints``, for a hint model); returns the same shape."""
+        return self.colorize_many([rgb], None if hints is None else [hints])[0]
 
-    def network_inputs(self, rgbs: list[np.ndarray]) -> torch.Tensor:
+    def network_inputs(self, rgbs: list[np.ndarray], hints: list[list[Hint] | None] | None = None) -> torch.Tensor:
         """The network input ``(B, C, size, size)`` for photos of any sizes: normalised L, then the
-        preprocessor channels computed on each photo's gray at the network size (as in training)."""
+        preprocessor channels computed on each photo's gray at the network size (as in training),
+        then, for a hint model, each photo's hint channels (``hints``: one list per photo, or None)."""
+        if hints is not None and len(hints) != len(rgbs):
+            raise ValueError(f"{len(hints)} hint lists for {len(rgbs)} photos")
+        if not self.takes_hints and any(hints or []):
+            raise ColorkitError(f"{self.source}: this model has no hint channels (it was trained without [hints]), so it cannot take hints")
         small = [self.network_input(r) for r in rgbs]
         L = normalize_l(rgb_to_lab(torch.cat([_to_tensor(r, self.device) for r in small]))[:, :1])
-        if self.preprocess is None:
-            return L
-        extra = torch.from_numpy(np.stack([self.preprocess(np.asarray(r, dtype=np.uint8)) for r in small])).to(L)
-        return torch.cat([L, extra], 1)
+        parts = [L]
+        if self.preprocess is not None:
+            parts.append(torch.from_numpy(np.stack([self.preprocess(np.asarray(r, dtype=np.uint8)) for r in small])).to(L))
+        if self.takes_hints:
+            per_photo = hints or [None] * len(rgbs)
+            parts.append(torch.from_numpy(np.stack([render_hints(h, self.size) for h in per_photo])).to(L))
+        return torch.cat(parts, 1) if len(parts) > 1 else L
 
     @torch.inference_mode()
     def run(self, x: torch.Tensor) -> torch.Tensor:
@@ -186,13 +202,13 @@ class Colorizer:
         return self.backend(x) * AB_SCALE
 
     @torch.inference_mode()
-    def predict_many(self, rgbs: list[np.ndarray]) -> torch.Tensor:
+    def predict_many(self, rgbs: list[np.ndarray], hints: list[list[Hint] | None] | None = None) -> torch.Tensor:
         """ab in LAB units at the network's size, ``(B, 2, size, size)``, for photos of any sizes."""
-        return self.run(self.network_inputs(rgbs))
+        return self.run(self.network_inputs(rgbs, hints))
 
-    def colorize_many(self, rgbs: list[np.ndarray]) -> list[np.ndarray]:
-        """Colour several photos (any sizes) with one network batch."""
-        ab = self.predict_many(rgbs)
+    def colorize_many(self, rgbs: list[np.ndarray], hints: list[list[Hint] | None] | None = None) -> list[np.ndarray]:
+        """Colour several photos (any sizes) with one network batch (``hints``: one list per photo, or None)."""
+        ab = self.predict_many(rgbs, hints)
         return [self.join(r, ab[i : i + 1]) for i, r in enumerate(rgbs)]
 
     @torch.inference_mode()

@@ -27,7 +27,7 @@ from colorkit.files import atomic_write_bytes
 from colorkit.inference.backends import OnnxBackend, require
 
 OPSET = 18
-INFERENCE_KEYS = ("model", "size", "decoder", "preprocess")
+INFERENCE_KEYS = ("model", "size", "decoder", "preprocess", "hints")
 """The checkpoint metadata that inference needs (the rest is training state)."""
 
 
