@@ -33,6 +33,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("bench", ["colorkit.bench"]),
     ("api", ["colorkit.api"]),
     ("scaffold", ["colorkit.scaffold"]),
+    ("serve", ["colorkit.serve"]),
     ("cli", ["colorkit.cli", "colorkit.__main__"]),
     ("devtools", ["colorkit.devtools"]),
     ("testing", ["colorkit.testing"]),

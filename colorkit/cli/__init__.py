@@ -8,7 +8,7 @@ from colorkit import __version__
 
 
 def create_app() -> typer.Typer:
-    from colorkit.cli import bench, colorize, compare, evaluate, export, models, plugin_new, plugins, run, segment, validate
+    from colorkit.cli import bench, colorize, compare, evaluate, export, models, plugin_new, plugins, run, segment, serve, validate
     from colorkit.cli.common import set_quiet
 
     app = typer.Typer(
@@ -32,7 +32,7 @@ def create_app() -> typer.Typer:
     ):
         set_quiet(quiet)
 
-    for module in (run, compare, validate, colorize, export, evaluate, models, bench, segment, plugins, plugin_new):
+    for module in (run, compare, validate, colorize, export, evaluate, models, bench, segment, serve, plugins, plugin_new):
         module.register(app)
     return app
 
