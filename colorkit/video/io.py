@@ -162,11 +162,14 @@ def transcode(
     *,
     batch_size: int = 8,
     on_frames: Callable[[int], None] | None = None,
+    before_commit: Callable[[int], None] | None = None,
 ) -> TranscodeResult:
     """Write ``dst``: every frame of ``src`` through ``process`` (a batch of RGB frames in, the same
     number of same-sized RGB frames out, in order), with every audio stream copied packet by packet.
 
     The file appears at ``dst`` only when complete (written beside it, then renamed) and read back.
+    ``before_commit`` is called with the exact frame count once every frame is written, before the
+    rename: an error it raises leaves nothing at ``dst``.
     """
     import av
 
@@ -239,6 +242,8 @@ def transcode(
         except av.error.FFmpegError as exc:
             raise VideoError(src, f"cannot decode: {exc.strerror or exc}") from None
         flush()
+        if before_commit:
+            before_commit(state["frames"])
         mux(vout.encode(None))
         out.close()
         out = None

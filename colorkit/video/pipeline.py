@@ -15,25 +15,31 @@ import numpy as np
 import torch
 
 from colorkit.video import require
+from colorkit.video.hints import HintCarrier
 from colorkit.video.stabilize import StabilizeParams, Stabilizer
 
 
-def colour_batch(colorizer, frames: list[np.ndarray], stabilizer: Stabilizer | None, *, plain: bool = True) -> dict[str, list[np.ndarray]]:
+def colour_batch(colorizer, frames: list[np.ndarray], stabilizer: Stabilizer | None, *, plain: bool = True,
+                 carrier: HintCarrier | None = None) -> dict[str, list[np.ndarray]]:
     """Colour consecutive ``frames``: ``{"per-frame": [...]}`` (unless ``plain=False``), and
     ``"stabilised"`` with a stabiliser (which carries its state from batch to batch). One network pass
-    serves both."""
+    serves both. With ``carrier`` (it needs the stabiliser, whose flow moves the hints) each frame is
+    coloured with its hints (:mod:`colorkit.video.hints`)."""
     from colorkit.video.flow import lightness
 
+    if carrier is not None and stabilizer is None:
+        raise ValueError("carrying hints needs a stabiliser (its tracker's flow moves them)")
     small = [colorizer.network_input(f) for f in frames]
-    ab = colorizer.predict_many(small)
+    motions = [stabilizer.tracker.track(lightness(s)) for s in small] if stabilizer is not None else []
+    hints = [carrier.step(m) for m in motions] if carrier is not None else None
+    ab = colorizer.predict_many(small, hints)
     out: dict[str, list[np.ndarray]] = {}
     if plain or stabilizer is None:
         out["per-frame"] = [colorizer.join(f, ab[i : i + 1]) for i, f in enumerate(frames)]
     if stabilizer is not None:
         steady = []
         for i, f in enumerate(frames):
-            a = ab[i].permute(1, 2, 0).float().cpu().numpy()
-            a = stabilizer.step(lightness(small[i]), a)
+            a = stabilizer.blend(motions[i], ab[i].permute(1, 2, 0).float().cpu().numpy())
             steady.append(colorizer.join(f, torch.from_numpy(a).permute(2, 0, 1)[None].to(colorizer.device)))
         out["stabilised"] = steady
     return out
@@ -56,24 +62,42 @@ def colorize_video(
     dst: str | Path,
     *,
     stabilize: StabilizeParams | None = StabilizeParams(),
+    hints: HintCarrier | None = None,
     batch_size: int = 8,
     on_frames: Callable[[int], None] | None = None,
 ) -> VideoColourResult:
     """Write ``dst``: ``src`` coloured frame by frame (stabilised unless ``stabilize=None``), same
-    frame rate, size, frame count and timestamps, audio copied as is."""
-    require()
-    from colorkit.video.io import transcode
+    frame rate, size, frame count and timestamps, audio copied as is.
 
-    stabilizer = Stabilizer(stabilize) if stabilize is not None else None
+    ``hints``: the video's hints on their keyframes, carried along the motion until the next cut (also
+    with ``stabilize=None``: the flow still moves them). Refused before anything is written when the
+    model has no hint channels, or when a keyframe lies past the end: from the header's frame count
+    where it has one, else once every frame is decoded (``dst`` is then not written)."""
+    require()
+    from colorkit.video.io import probe, transcode
+
+    if hints:
+        if not colorizer.takes_hints:  # the Colorizer's own one-line refusal, before the output is opened
+            colorizer.network_inputs([np.zeros((8, 8, 3), np.uint8)], [hints.hints])
+        header_frames = probe(src).frames
+        if header_frames:
+            hints.check_length(header_frames, str(src))
+        stabilizer = Stabilizer(stabilize or StabilizeParams(strength=0.0))
+    else:
+        stabilizer = Stabilizer(stabilize) if stabilize is not None else None
     key = "stabilised" if stabilizer is not None else "per-frame"
     start = time.perf_counter()
 
     def process(frames: list[np.ndarray]) -> list[np.ndarray]:
-        return colour_batch(colorizer, frames, stabilizer, plain=False)[key]
+        return colour_batch(colorizer, frames, stabilizer, plain=False, carrier=hints)[key]
 
-    res = transcode(src, dst, process, batch_size=batch_size, on_frames=on_frames)
+    def check(frames: int) -> None:
+        if hints:
+            hints.check_length(frames, str(src))
+
+    res = transcode(src, dst, process, batch_size=batch_size, on_frames=on_frames, before_commit=check)
     return VideoColourResult(str(src), str(dst), res.frames, res.audio_packets, time.perf_counter() - start,
-                             stabilizer is not None, stabilizer.cut_frames if stabilizer else [])
+                             stabilize is not None, stabilizer.cut_frames if stabilizer else [])
 
 
 @dataclass

@@ -53,20 +53,72 @@ class StabilizeParams:
         return asdict(self)
 
 
-class Stabilizer:
-    """Stateful: call :meth:`step` once per frame, in order."""
+@dataclass
+class Motion:
+    """How frame ``t`` follows the frame before it, at the prediction's resolution (:meth:`Tracker.track`)."""
+
+    t: int
+    cut: bool
+    """Frame ``t`` starts a new shot (the first frame does too)."""
+    flow: np.ndarray | None = None
+    """``(h, w, 2)`` backward flow: where each pixel was in frame ``t - 1``; None where nothing carries over
+    (a cut, the first frame, a change of size)."""
+    trust: np.ndarray | None = None
+    """``(h, w)`` float32 in [0, 1]: ``exp(-(r / tolerance) ** 2)`` where the flow's source lies inside
+    frame ``t - 1``, else 0 (steps 4 of the module docstring, without ``strength``)."""
+
+
+class Tracker:
+    """Cuts, flow and trust of consecutive frames (steps 1, 2 and 4): call :meth:`track` once per frame,
+    in order. The stabiliser and the hint carrier (:mod:`colorkit.video.hints`) share one, so the flow
+    of each frame is computed once."""
 
     def __init__(self, params: StabilizeParams = StabilizeParams()):
         self.params = params
         self.cuts = CutDetector(params.cut_threshold)
-        self._L: np.ndarray | None = None
-        self._ab: np.ndarray | None = None
         self.cut_frames: list[int] = []
-        self.mean_weight: list[float] = []
+        self._L: np.ndarray | None = None
         self._t = 0
 
     def reset(self) -> None:
-        self._L = self._ab = None
+        self._L = None
+
+    def track(self, L: np.ndarray) -> Motion:
+        """The motion from the previous frame to this one; ``L``: ``(h, w)`` float32 lightness (0..100)."""
+        import cv2
+
+        L = np.asarray(L, dtype=np.float32)
+        cut = self.cuts.is_cut(L)
+        t, self._t = self._t, self._t + 1
+        prev, self._L = self._L, L
+        if cut and t > 0:
+            self.cut_frames.append(t)
+        if cut or prev is None or prev.shape != L.shape:
+            return Motion(t, cut)
+        flow = backward_flow(L, prev, self.params.flow)
+        prev_L, inside = warp(prev, flow)
+        residual = cv2.GaussianBlur(np.abs(L - prev_L), (0, 0), 1.0)
+        trust = (np.exp(-((residual / self.params.tolerance) ** 2)) * inside).astype(np.float32)
+        return Motion(t, cut, flow, trust)
+
+
+class Stabilizer:
+    """Stateful: call :meth:`step` once per frame, in order (or :meth:`blend` with its tracker's motion)."""
+
+    def __init__(self, params: StabilizeParams = StabilizeParams(), tracker: Tracker | None = None):
+        self.params = params
+        self.tracker = tracker or Tracker(params)
+        self._ab: np.ndarray | None = None
+        self.mean_weight: list[float] = []
+
+    @property
+    def cut_frames(self) -> list[int]:
+        """The frames (after the first) that started a new shot."""
+        return self.tracker.cut_frames
+
+    def reset(self) -> None:
+        self.tracker.reset()
+        self._ab = None
 
     def step(self, L: np.ndarray, ab: np.ndarray) -> np.ndarray:
         """The stabilised ab of the next frame.
@@ -74,27 +126,21 @@ class Stabilizer:
         ``L``: ``(h, w)`` float32 lightness (0..100) of the frame at the prediction's resolution;
         ``ab``: ``(h, w, 2)`` float32 predicted ab in LAB units. Returns ``(h, w, 2)`` float32.
         """
-        import cv2
+        if np.shape(ab)[:2] != np.shape(L) or np.shape(ab)[2:] != (2,):
+            raise ValueError(f"L {np.shape(L)} and ab {np.shape(ab)} must be (h, w) and (h, w, 2)")
+        return self.blend(self.tracker.track(L), ab)
 
-        L = np.asarray(L, dtype=np.float32)
+    def blend(self, motion: Motion, ab: np.ndarray) -> np.ndarray:
+        """Steps 3 and 5: the previous output warped along ``motion`` and blended with ``ab`` (the
+        prediction of frame ``motion.t``, ``(h, w, 2)`` float32); frames must come in order."""
         ab = np.asarray(ab, dtype=np.float32)
-        if ab.shape[:2] != L.shape or ab.shape[2:] != (2,):
-            raise ValueError(f"L {L.shape} and ab {ab.shape} must be (h, w) and (h, w, 2)")
-        cut = self.cuts.is_cut(L)
-        t, self._t = self._t, self._t + 1
-        if cut or self._L is None or self._L.shape != L.shape or self.params.strength == 0:
-            if cut and t > 0:
-                self.cut_frames.append(t)
+        if motion.flow is None or self._ab is None or self._ab.shape != ab.shape or self.params.strength == 0:
             out = ab
             self.mean_weight.append(0.0)
         else:
-            flow = backward_flow(L, self._L, self.params.flow)
-            prev_ab, inside = warp(self._ab, flow)
-            prev_L, _ = warp(self._L, flow)
-            residual = cv2.GaussianBlur(np.abs(L - prev_L), (0, 0), 1.0)
-            weight = self.params.strength * np.exp(-((residual / self.params.tolerance) ** 2)) * inside
-            weight = weight.astype(np.float32)[..., None]
+            prev_ab, _ = warp(self._ab, motion.flow)
+            weight = (self.params.strength * motion.trust)[..., None]
             out = weight * prev_ab + (1 - weight) * ab
             self.mean_weight.append(float(weight.mean()))
-        self._L, self._ab = L, out
+        self._ab = out
         return out
