@@ -7,6 +7,7 @@ from torch import nn
 
 from colorkit.contracts import AB_CHANNELS, loss_out_channels, needs_prepare
 from colorkit.errors import ColorkitError
+from colorkit.hints import HINT_CHANNELS
 from colorkit.losses.base import Loss
 from colorkit.preprocess import part_weight_map
 from colorkit.recipe import Recipe, device_problem
@@ -116,8 +117,25 @@ def build_losses(recipe: Recipe, host, channels: list[str] = ()) -> LossSet:
 
 def model_spec(recipe: Recipe, extra_channels: int, out_channels: int) -> dict:
     """What a run's checkpoints record about its network: registry name, options and channel counts
-    (L plus ``extra_channels`` preprocessor channels in; ``out_channels``, set by the losses, out)."""
-    return {"name": recipe.model.name, "args": recipe.model.args, "in_channels": 1 + extra_channels, "out_channels": out_channels}
+    (L plus ``extra_channels`` preprocessor channels, plus the hint channels with ``[hints]``, in;
+    ``out_channels``, set by the losses, out)."""
+    hints = len(HINT_CHANNELS) if recipe.hints is not None else 0
+    return {"name": recipe.model.name, "args": recipe.model.args, "in_channels": 1 + extra_channels + hints, "out_channels": out_channels}
+
+
+def hints_meta(recipe: Recipe) -> dict | None:
+    """The ``[hints]`` table as a checkpoint records it (``meta["hints"]``, what ``Colorizer.hints`` gives), or None."""
+    return None if recipe.hints is None else recipe.hints.model_dump(mode="json")
+
+
+def build_hint_sampler(recipe: Recipe, host):
+    """The recipe's hint sampler (``[hints]``), or None for a model without hints."""
+    if recipe.hints is None:
+        return None
+    try:
+        return host.registries["hint_samplers"].build(recipe.hints.sampler, **recipe.hints.args)
+    except (TypeError, ValueError) as exc:
+        raise ColorkitError(f"hints ('{recipe.hints.sampler}'): {exc}") from None
 
 
 def build_model(spec: dict, host) -> nn.Module:

@@ -1,7 +1,7 @@
 """Every contract a plugin's factory must meet, written once, each optional attribute with its one default.
 
-A factory registered through ``colorkit_register_models``, ``..._losses``, ``..._preprocessors`` or
-``..._loggers`` (:mod:`colorkit.hookspecs`) is read by colorkit only through the accessors below, so
+A factory registered through ``colorkit_register_models``, ``..._losses``, ``..._preprocessors``,
+``..._hint_samplers`` or ``..._loggers`` (:mod:`colorkit.hookspecs`) is read by colorkit only through the accessors below, so
 no caller repeats a default. The contracts are structural: a plugin sets plain class attributes
 (``out_channels = 313``, ``supports_pixel_weights = True``) and imports nothing from here. The
 classes below hold the optional attributes and their defaults; colorkit's base classes
@@ -104,6 +104,15 @@ class PreprocessorContract:
     """Its implementation and every option that changes its output, for the mask cache; None: never cached."""
 
 
+class HintSamplerContract:
+    """A hint sampler factory: ``factory(**options)`` returning an object called as
+    ``sampler(ab, L, generator) -> Tensor (B, 3, S, S)``: the hint channels of
+    :func:`colorkit.hints.render_hints` simulated from the true ab (see :mod:`colorkit.hints.sampler`)."""
+
+    Options: ClassVar[type[OptionsSchema] | None] = None
+    """Its options schema, as :attr:`ModelContract.Options`."""
+
+
 class LoggerContract:
     """A logger factory: ``factory(run_dir=..., recipe=..., start_step=..., **options)`` returning an
     object with ``log_metrics(step, values)``, ``log_image(step, name, image)`` and ``close()``."""
@@ -134,7 +143,7 @@ def model_role(factory) -> str:
 
 
 def options_schema(factory) -> type[OptionsSchema] | None:
-    """A factory's :attr:`ModelContract.Options` (the same for losses and preprocessors)."""
+    """A factory's :attr:`ModelContract.Options` (the same for losses, preprocessors and hint samplers)."""
     return getattr(factory, "Options", None)
 
 

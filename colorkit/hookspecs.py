@@ -105,5 +105,20 @@ def colorkit_register_pretrained(register: Register) -> None:
     """
 
 
-KINDS = ("models", "losses", "preprocessors", "metrics", "loggers", "pretrained")
+@hookspec
+def colorkit_register_hint_samplers(register: Register) -> None:
+    """Register hint samplers, which simulate a user's colour hints from the truth while a hint model trains.
+
+    ``register("points", PointsSampler)``: a factory that takes its options as keywords (a recipe's
+    ``[hints.args]``) and returns an object called as ``sampler(ab, L, generator)``: the true ab
+    ``(B, 2, S, S)`` scaled like the network's output, the normalised L ``(B, 1, S, S)`` and a
+    ``torch.Generator`` to draw every random number from (the trainer seeds it from the seed and the
+    step, so runs and resumes repeat) -> ``(B, 3, S, S)`` on ab's device: the hint channels ``hint_a``,
+    ``hint_b`` (ab scaled like ab, 0 where there is no hint) and ``hint_mask`` (1 where a hint is), as
+    ``colorkit.hints.render_hints`` lays them out. A recipe's ``[hints]`` section selects one
+    (``sampler = "points"``). See :class:`colorkit.contracts.HintSamplerContract`.
+    """
+
+
+KINDS = ("models", "losses", "preprocessors", "metrics", "loggers", "pretrained", "hint_samplers")
 """Registry kinds, each filled by the hook ``colorkit_register_<kind>``."""

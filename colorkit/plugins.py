@@ -27,6 +27,7 @@ DEFAULT_PLUGINS = (
     "colorkit.models",
     "colorkit.losses",
     "colorkit.preprocess",
+    "colorkit.hints",
     "colorkit.metrics",
     "colorkit.loggers",
     "colorkit.zoo",
@@ -62,6 +63,10 @@ class PluginHost:
     @property
     def preprocessors(self) -> Registry:
         return self.registries["preprocessors"]
+
+    @property
+    def hint_samplers(self) -> Registry:
+        return self.registries["hint_samplers"]
 
     @property
     def metrics(self) -> Registry:

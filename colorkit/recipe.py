@@ -193,6 +193,13 @@ class PreprocessStep(_Section):
     args: dict[str, Any] = Field(default_factory=dict, description="options passed to the preprocessor")
 
 
+class HintsConfig(_Section):
+    """Colour hints (`[hints]`): the network also takes hint channels (a, b and a mask after L and the preprocessor channels), which a registered sampler draws from the truth while training."""
+
+    sampler: str = Field("points", description='a registered hint sampler (`colorkit plugins` lists them); "points": random points revealing the mean true ab over small patches (docs/hints.md)')
+    args: dict[str, Any] = Field(default_factory=dict, description="options passed to the sampler (`[hints.args]`)")
+
+
 class OptimConfig(_Section):
     """The optimiser."""
 
@@ -287,6 +294,7 @@ class Recipe(_Section):
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     preprocess: list[PreprocessStep] = Field(default_factory=list, description="preprocessors whose channels join L as network inputs")
+    hints: Optional[HintsConfig] = Field(None, description="a `[hints]` section makes a hint model: its network also takes colour hints, simulated from the truth while training")
     loss: list[LossTerm] = Field(default_factory=lambda: [LossTerm(name="mse")], min_length=1)
     optim: OptimConfig = Field(default_factory=OptimConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
@@ -562,6 +570,7 @@ def check_names(recipe: Recipe, host, source: str) -> None:
             f"model '{recipe.model.name}'; try {lower or upper} or {upper}"
         )
     _check_preprocess(recipe, host, source)
+    _check_hints(recipe, host, source)
     heads = {t.name: loss_out_channels(host.losses.get(t.name).factory) for t in recipe.loss}
     special = {name: n for name, n in heads.items() if n != AB_CHANNELS}
     if len(set(special.values())) > 1:
@@ -592,6 +601,19 @@ def _check_preprocess(recipe: Recipe, host, source: str) -> None:
             if part not in channels:
                 have = f"the preprocessors make: {', '.join(channels)}" if channels else 'no [[preprocess]] is set (add one, e.g. name = "face_parts")'
                 raise RecipeError(f"{source}: key 'loss.{i}.part_weights.{part}': no preprocessor makes a channel '{part}'; {have}")
+
+
+def _check_hints(recipe: Recipe, host, source: str) -> None:
+    """The ``[hints]`` sampler's name and options (nothing is built)."""
+    if recipe.hints is None:
+        return
+    try:
+        entry = host.registries["hint_samplers"].get(recipe.hints.sampler)
+    except RegistryError as exc:
+        raise RecipeError(f"{source}: key 'hints.sampler': {_plugin_hint(exc, host)}") from None
+    problems = _check_args(entry.factory, recipe.hints.args, {}, "hints.args", recipe.hints.sampler)
+    if problems:
+        raise RecipeError(f"{source}: " + "; ".join(problems))
 
 
 def _check_loggers(recipe: Recipe, host, source: str) -> None:

@@ -51,7 +51,7 @@ class Registry:
 
     @property
     def singular(self) -> str:
-        return {"losses": "loss", "models": "model", "metrics": "metric", "pretrained": "pretrained model"}.get(self.kind, self.kind.rstrip("s"))
+        return {"losses": "loss", "models": "model", "metrics": "metric", "pretrained": "pretrained model", "hint_samplers": "hint sampler"}.get(self.kind, self.kind.rstrip("s"))
 
     def names(self) -> list[str]:
         return sorted(self.entries)

@@ -46,9 +46,10 @@ def validate(
             continue
         losses = " + ".join(f"{t.weight:g}*{t.name}" for t in recipe.loss)
         pre = ", ".join(s.name for s in recipe.preprocess)
-        records.append({"path": str(path), "ok": True, "name": recipe.name, "model": recipe.model.name, "loss": losses, "size": recipe.data.size, "preprocess": pre})
+        hints = recipe.hints.sampler if recipe.hints is not None else None
+        records.append({"path": str(path), "ok": True, "name": recipe.name, "model": recipe.model.name, "loss": losses, "size": recipe.data.size, "preprocess": pre, "hints": hints})
         if not as_json:
-            shown = f", preprocess {pre}" if pre else ""
+            shown = (f", preprocess {pre}" if pre else "") + (f", hints {hints}" if hints else "")
             summary = f"model {recipe.model.name}, loss {losses}, size {recipe.data.size}{shown}"
             out.print(f"[green]ok[/] {one_line(str(path))}: {escape(summary)}", highlight=False, soft_wrap=True)
     if as_json:

@@ -32,7 +32,7 @@ def _section(prefix: str, model: type[BaseModel], out: list[str]) -> None:
     out += [f"## `{prefix or 'top level'}`", "", (model.__doc__ or "").strip(), "", "| key | type | default | meaning |", "|---|---|---|---|"]
     for name, field in model.model_fields.items():
         ann = field.annotation
-        inner = typing.get_args(ann)[0] if typing.get_origin(ann) is list else ann
+        inner = typing.get_args(ann)[0] if typing.get_origin(ann) in (list, typing.Union) else ann  # list[X], Optional[X]
         if isinstance(inner, type) and issubclass(inner, BaseModel):
             nested.append((f"{prefix}.{name}" if prefix else name, inner, typing.get_origin(ann) is list))
             continue

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from colorkit.data.lab import AB_SCALE
+from colorkit.hints.sampler import PointsSampler
+from colorkit.hookspecs import hookimpl
 
 HINT_CHANNELS = ("hint_a", "hint_b", "hint_mask")
 """The names of the input channels a hint model adds, in order."""
@@ -52,3 +54,8 @@ def render_hints(hints: list[Hint] | None, size: int) -> np.ndarray:
         out[1, ys, xs] = h.ab[1] / AB_SCALE
         out[2, ys, xs] = 1.0
     return out
+
+
+@hookimpl
+def colorkit_register_hint_samplers(register):
+    register("points", PointsSampler)

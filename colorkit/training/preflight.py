@@ -1,11 +1,11 @@
 """What ``colorkit run`` checks after the schema and the registry names, before it writes anything,
 and ``colorkit validate`` checks the same way: the losses' own checks of their option values (each
-loss is built; one may load its frozen feature network's weights) and ``model.init`` against the
-network the recipe builds."""
+loss is built; one may load its frozen feature network's weights), the hint sampler's (it is built)
+and ``model.init`` against the network the recipe builds."""
 
 from __future__ import annotations
 
-from colorkit.build import LossSet, build_losses, model_spec
+from colorkit.build import LossSet, build_hint_sampler, build_losses, model_spec
 from colorkit.training import warm_start
 from colorkit.errors import ColorkitError, RecipeError
 from colorkit.preprocess import Preprocessors
@@ -13,13 +13,14 @@ from colorkit.recipe import Recipe
 
 
 def preflight(recipe: Recipe, host, source: str) -> LossSet:
-    """Build the losses and check ``model.init``; a problem is a RecipeError naming ``source``."""
+    """Build the losses and the hint sampler and check ``model.init``; a problem is a RecipeError naming ``source``."""
     try:
         losses = build_losses(recipe, host)
+        build_hint_sampler(recipe, host)
         if recipe.model.init:
             preprocess = Preprocessors([s.model_dump() for s in recipe.preprocess], host) if recipe.preprocess else None
             spec = model_spec(recipe, len(preprocess) if preprocess else 0, losses.out_channels)
-            warm_start.check(recipe.model.init, spec, preprocess.specs if preprocess else [], host)
+            warm_start.check(recipe.model.init, spec, preprocess.specs if preprocess else [], host, hints=recipe.hints is not None)
     except RecipeError:
         raise
     except ColorkitError as exc:

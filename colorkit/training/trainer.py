@@ -16,13 +16,14 @@ from contextlib import closing, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from rich.console import Console
 from rich.markup import escape
 from torch.utils.data import DataLoader
 
 from colorkit import checkpoint as ckpt
-from colorkit.build import build_losses, build_model, build_optimizer, build_scheduler, model_spec, resolve_device
+from colorkit.build import build_hint_sampler, build_losses, build_model, build_optimizer, build_scheduler, hints_meta, model_spec, resolve_device
 from colorkit.data.dataset import DataSplit, EpochSampler, build_datasets, collate
 from colorkit.data.images import printable
 from colorkit.data.lab import AB_SCALE, lab_to_rgb, rgb_to_lab, rgb_to_model_io
@@ -30,6 +31,7 @@ from colorkit.training import distributed
 from colorkit.training import warm_start
 from colorkit.errors import ColorkitError
 from colorkit.files import append_jsonl, read_jsonl
+from colorkit.hints import HINT_CHANNELS
 from colorkit.inference.fast import amp_dtype
 from colorkit.loggers import Loggers, open_loggers
 from colorkit.metrics import psnr_batch
@@ -44,6 +46,10 @@ from colorkit.training.progress import NoProgress, ProgressReporter
 from colorkit.training.run_dir import RunLock
 from colorkit.training.signals import Interrupted, StopSignals, worker_init
 from colorkit.training.state import Budget, TrainingState
+
+
+_TRAIN_HINTS, _VAL_HINTS = 1, 2
+"""Keys that keep the training hints' random draws apart from validation's (see ``Trainer._sample_hints``)."""
 
 
 @dataclass
@@ -147,10 +153,12 @@ class Trainer:
         self.preprocess = Preprocessors([s.model_dump() for s in recipe.preprocess], host) if recipe.preprocess else None
         self.data.train.preprocess = self.data.val.preprocess = self.preprocess
         self.losses = build_losses(recipe, host, self.preprocess.channels if self.preprocess else []).to(self.device)
+        self.hint_sampler = build_hint_sampler(recipe, host)
         self.model_spec = model_spec(recipe, len(self.preprocess) if self.preprocess else 0, self.losses.out_channels)
         self.model = build_model(self.model_spec, host)
         if recipe.model.init and not resume:  # a resumed run has its own weights
-            warm_start.load(self.model, recipe.model.init, self.model_spec, self.preprocess.specs if self.preprocess else [], host)
+            preprocess = self.preprocess.specs if self.preprocess else []
+            warm_start.load(self.model, recipe.model.init, self.model_spec, preprocess, host, hints=recipe.hints is not None)
         self.model = self.model.to(self.device)
         if self.world.active and self.device.type == "cuda":
             self.model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.model)  # statistics of the global batch
@@ -209,13 +217,15 @@ class Trainer:
     # --- checkpoints ---------------------------------------------------------------------------
     @property
     def meta(self) -> dict:
-        return {
+        meta = {
             "model": self.model_spec,
             "decoder": self.losses.decoder_spec,
             "preprocess": self.preprocess.specs if self.preprocess else [],
             "size": self.recipe.data.size,
             "recipe": self.recipe.name,
         }
+        hints = hints_meta(self.recipe)
+        return meta if hints is None else dict(meta, hints=hints)
 
     def _save(self, name: str, training: bool) -> None:
         if not self.world.main:  # the ranks hold the same state; rank 0 writes it
@@ -295,10 +305,21 @@ class Trainer:
             batch["extra"] = torch.zeros(1, len(self.preprocess), size, size)
         return batch
 
-    @staticmethod
-    def _inputs(L: torch.Tensor, extra: torch.Tensor | None) -> torch.Tensor:
-        """The network input: L, then the preprocessor channels (as ``Colorizer.network_inputs`` builds it)."""
-        return L if extra is None else torch.cat([L, extra.to(L.dtype)], 1)
+    def _inputs(self, L: torch.Tensor, extra: torch.Tensor | None, hints: torch.Tensor | None = None) -> torch.Tensor:
+        """The network input: L, then the preprocessor channels, then a hint model's hint channels
+        (``hints``; None: no hint, all zero), as ``Colorizer.network_inputs`` builds it."""
+        parts = [L] if extra is None else [L, extra.to(L.dtype)]
+        if self.hint_sampler is not None:
+            parts.append(L.new_zeros(L.shape[0], len(HINT_CHANNELS), *L.shape[2:]) if hints is None else hints.to(L.dtype))
+        return torch.cat(parts, 1) if len(parts) > 1 else L
+
+    def _sample_hints(self, ab: torch.Tensor, L: torch.Tensor, *key: int) -> torch.Tensor | None:
+        """Hints drawn from the true ``ab`` by the recipe's sampler (None without ``[hints]``), from a
+        generator seeded by the run's seed and ``key``: the same key gives the same hints."""
+        if self.hint_sampler is None:
+            return None
+        seed = int(np.random.SeedSequence([self.seed, *key]).generate_state(1)[0])
+        return self.hint_sampler(ab, L, torch.Generator().manual_seed(seed))
 
     def _batches(self):
         """This epoch's remaining batches; a resumed checkpoint skips those it already trained on."""
@@ -331,10 +352,12 @@ class Trainer:
             batch = self._empty_batch()
         rgb = batch["rgb"].to(self.device, non_blocking=True).float() / 255.0
         L, ab, extra = self._flip(*rgb_to_model_io(rgb), self._extra(batch))
+        # after the flip, so the hints match the flipped truth; this rank's offset: its own draws
+        hints = self._sample_hints(ab, L, _TRAIN_HINTS, self.state.step, self.batches.offset())
         self.model.train()
         self.losses.train()
         with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):
-            output = self.train_model(self._inputs(L, extra))
+            output = self.train_model(self._inputs(L, extra, hints))
         output = output.float()
         total, logs = self.losses(output, ab, L=L, extra=extra)
         if not torch.isfinite(total):
@@ -376,7 +399,7 @@ class Trainer:
         sums: dict[str, float] = {}
         count = 0
         first = None
-        for batch in self.val_loader:
+        for i, batch in enumerate(self.val_loader):
             self._note_bad(batch["errors"])
             if batch["rgb"] is None:
                 continue
@@ -394,6 +417,11 @@ class Trainer:
                 sums[f"val_{k}"] = sums.get(f"val_{k}", 0.0) + v * n
             sums["val_ab_mse"] = sums.get("val_ab_mse", 0.0) + float(ab_mse.sum())
             sums["val_psnr"] = sums.get("val_psnr", 0.0) + float(psnr_batch(pred_rgb, rgb, min_mse=1e-10).sum())
+            hints = self._sample_hints(ab, L, _VAL_HINTS, i)  # the same hints every epoch
+            if hints is not None:
+                hinted_ab = self.losses.decode(self.model(self._inputs(L, extra, hints)))
+                hinted_rgb = lab_to_rgb(torch.cat([lab[:, :1], hinted_ab * AB_SCALE], 1))
+                sums["val_psnr_hints"] = sums.get("val_psnr_hints", 0.0) + float(psnr_batch(hinted_rgb, rgb, min_mse=1e-10).sum())
             count += n
             if first is None:
                 first = (rgb, pred_rgb)

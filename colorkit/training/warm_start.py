@@ -2,22 +2,30 @@
 
 The recipe must build exactly the network the weights were saved from: the same registered model,
 options and channel counts, and the same preprocessors. Anything that differs is named in one line
-before a run directory is created.
+before a run directory is created. One difference is bridged: a recipe with ``[hints]`` may start
+from a model without hint channels; the weights that read the network input get the hint channels
+as new input channels with zero weights, so the start gives exactly the old model's output when no
+hint is given.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import torch
 from torch import nn
 
 from colorkit import checkpoint as ckpt
+from colorkit.contracts import checkpoint_state
 from colorkit.errors import CheckpointError, ColorkitError
+from colorkit.hints import HINT_CHANNELS
 from colorkit.inference.colorizer import find_checkpoint
 
 
-def _differences(saved: dict, wanted: dict) -> list[str]:
+def _differences(saved: dict, wanted: dict, added: int) -> list[str]:
+    """What differs between the saved network and the wanted one that takes ``added`` more input channels."""
     out = []
+    saved = dict(saved, in_channels=saved.get("in_channels") + added) if added and isinstance(saved.get("in_channels"), int) else saved
     for key in ("name", "in_channels", "out_channels"):
         if saved.get(key) != wanted.get(key):
             out.append(f"{key} {saved.get(key)!r} (recipe: {wanted.get(key)!r})")
@@ -28,9 +36,10 @@ def _differences(saved: dict, wanted: dict) -> list[str]:
     return out
 
 
-def _checked(init: str, spec: dict, preprocess: list[dict], host) -> tuple[Path, dict]:
-    """The checkpoint ``init`` names and its tensors, read once, after checking that it holds the
-    network ``spec`` describes."""
+def _checked(init: str, spec: dict, preprocess: list[dict], host, hints: bool) -> tuple[Path, dict, int]:
+    """The checkpoint ``init`` names, its tensors (read once) and the number of hint channels its
+    network lacks (0, or with ``hints`` from a model without them, the hint channels), after checking
+    that it holds the network ``spec`` describes."""
     try:
         file = find_checkpoint(init, host)
         tensors, meta = ckpt.read_checkpoint(file)
@@ -39,7 +48,8 @@ def _checked(init: str, spec: dict, preprocess: list[dict], host) -> tuple[Path,
     saved = meta.get("model")
     if not isinstance(saved, dict):
         raise ColorkitError(f"model.init: {file} has no model description; it is not a colorkit checkpoint of a network")
-    differs = _differences(saved, spec)
+    added = len(HINT_CHANNELS) if hints and meta.get("hints") is None else 0
+    differs = _differences(saved, spec, added)
     if (meta.get("preprocess") or []) != preprocess:
         differs.append(f"preprocessors {meta.get('preprocess') or []} (recipe: {preprocess})")
     if differs:
@@ -47,15 +57,33 @@ def _checked(init: str, spec: dict, preprocess: list[dict], host) -> tuple[Path,
             f"model.init: {init!r} holds a different network than this recipe builds: {'; '.join(differs)}. "
             f"Set [model] and [[preprocess]] as they were trained ({saved.get('name')} with args {saved.get('args')})"
         )
-    return file, tensors
+    return file, tensors, added
 
 
-def check(init: str, spec: dict, preprocess: list[dict], host) -> None:
-    """Refuse, in one line, weights that do not fit the network ``spec`` describes (nothing is built)."""
-    _checked(init, spec, preprocess, host)
+def _widened(tensors: dict[str, torch.Tensor], model: nn.Module, added: int) -> dict[str, torch.Tensor]:
+    """``tensors`` with each of ``model``'s weights that reads the network input (its shape differs
+    only in dim 1, by ``added``) grown to take ``added`` more input channels, with zero weights."""
+    wanted = {f"model.{k}": v for k, v in checkpoint_state(model).items()}
+    out = dict(tensors)
+    for key, old in tensors.items():
+        new = wanted.get(key)
+        if new is None or old.dim() < 2 or new.dim() != old.dim():
+            continue
+        if new.shape[1] == old.shape[1] + added and new.shape[:1] == old.shape[:1] and new.shape[2:] == old.shape[2:]:
+            grown = old.new_zeros(new.shape)
+            grown[:, : old.shape[1]] = old
+            out[key] = grown
+    return out
 
 
-def load(model: nn.Module, init: str, spec: dict, preprocess: list[dict], host) -> None:
-    """Check the weights ``init`` names against ``spec`` and copy them into ``model``, reading them once."""
-    file, tensors = _checked(init, spec, preprocess, host)
-    ckpt.load_modules(file, tensors, {"model": model})
+def check(init: str, spec: dict, preprocess: list[dict], host, hints: bool = False) -> None:
+    """Refuse, in one line, weights that do not fit the network ``spec`` describes (nothing is built);
+    ``hints``: the recipe has ``[hints]`` (a model without hint channels may start it)."""
+    _checked(init, spec, preprocess, host, hints)
+
+
+def load(model: nn.Module, init: str, spec: dict, preprocess: list[dict], host, hints: bool = False) -> None:
+    """Check the weights ``init`` names against ``spec`` and copy them into ``model``, reading them once
+    (from a model without hint channels into a hint model: see the module's docstring)."""
+    file, tensors, added = _checked(init, spec, preprocess, host, hints)
+    ckpt.load_modules(file, _widened(tensors, model, added) if added else tensors, {"model": model})
