@@ -29,12 +29,13 @@ def is_loopback(host: str) -> bool:
 
 
 def listen(host: str, port: int) -> socket.socket:
-    """A socket bound to ``host:port`` (0: a free port), or one line saying why it cannot be."""
+    """A socket listening on ``host:port`` (0: a free port), or one line saying why it cannot."""
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
+        sock.listen(128)  # connections from now on wait for the server instead of being refused
     except OSError as exc:
         raise ColorkitError(f"--host {host} --port {port}: cannot listen there ({exc.strerror or exc})") from None
     return sock

@@ -83,7 +83,7 @@ def create_web_app(models: ModelChoices, photos: Photos, *, max_upload_bytes: in
 
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > max_upload_bytes:
-            raise too_large(f"{int(declared) / 1e6:.1f} MB")
+            raise too_large(f"{int(declared):,} bytes")
         body = bytearray()
         async for chunk in request.stream():
             body += chunk
