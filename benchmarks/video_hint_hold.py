@@ -1,0 +1,122 @@
+"""How far a keyframe hint holds in video: PSNR of each frame with hints given on frame 0 and carried
+along the motion (issue 15), against no hints, until the next cut.
+
+The clips are :func:`colorkit.video.synthetic.demo_shots` (a pan, a zoom, a pan that cuts halfway),
+made from the public-domain sample photos, or a colour clip of your own (``--video``): the clip is its
+own truth. ``--hints N`` points are sampled from the truth of frame 0 (seeded: the same places for
+every model), each the mean true ab over a ``--patch`` x ``--patch`` square of network pixels, as
+training simulates them. Both versions run exactly what ``colorkit colorize MODEL clip --hints FILE``
+runs (stabilised, hints carried by :mod:`colorkit.video.hints`); only the hints differ.
+
+    python benchmarks/video_hint_hold.py runs/utkface_cunet_mse_hints-20261201-101010 --hints 10 --frames 48
+    python benchmarks/video_hint_hold.py MODEL --video clip.mkv --every 1 --json hold.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+
+def truth_hints(colorizer, frame: np.ndarray, count: int, patch: int, seed: int) -> list:
+    """``count`` hints on frame 0 at seeded uniform places, each the mean true ab over a ``patch`` x
+    ``patch`` square of network pixels around its point (the square the hint then covers)."""
+    from colorkit.data.lab import rgb_to_lab_np
+    from colorkit.hints import Hint
+
+    size = colorizer.size
+    ab = rgb_to_lab_np(colorizer.network_input(frame))[..., 1:]
+    rng = np.random.default_rng(seed)
+    r = patch // 2
+    hints = []
+    for cx, cy in rng.integers(r, size - r, (count, 2)):
+        mean = ab[cy - r : cy + r + 1, cx - r : cx + r + 1].reshape(-1, 2).mean(0)
+        hints.append(Hint((cx + 0.5) / size, (cy + 0.5) / size, (float(mean[0]), float(mean[1])), radius=r / size, frame=0))
+    return hints
+
+
+def hold(colorizer, frames: list[np.ndarray], hints: list, batch_size: int = 8) -> dict:
+    """Per frame: PSNR (dB, against the frames themselves) without and with ``hints``, the hints carried, the cuts."""
+    from colorkit.metrics import psnr
+    from colorkit.video.hints import HintCarrier
+    from colorkit.video.pipeline import colour_batch
+    from colorkit.video.stabilize import Stabilizer
+
+    carrier = HintCarrier(hints, source="truth")
+    plain, hinted = Stabilizer(), Stabilizer()
+    scores: dict[str, list[float]] = {"none": [], "hints": []}
+    for start in range(0, len(frames), batch_size):
+        batch = frames[start : start + batch_size]
+        for name, stab, carried in (("none", plain, None), ("hints", hinted, carrier)):
+            coloured = colour_batch(colorizer, batch, stab, plain=False, carrier=carried)["stabilised"]
+            scores[name] += [psnr(c, f) for c, f in zip(coloured, batch)]
+    return {"psnr": scores, "hints_carried": carrier.counts, "cuts": hinted.cut_frames}
+
+
+def table(result: dict, every: int) -> str:
+    """Mean PSNR per block of ``every`` frames until the first cut, then one line for the rest."""
+    none, hinted, counts = result["psnr"]["none"], result["psnr"]["hints"], result["hints_carried"]
+    end = result["cuts"][0] if result["cuts"] else len(none)
+    lines = ["| frames | hints carried | PSNR no hints | PSNR hints | gain (dB) |", "|---|---:|---:|---:|---:|"]
+
+    def row(a: int, b: int, label: str) -> None:
+        n, h = float(np.mean(none[a:b])), float(np.mean(hinted[a:b]))
+        lines.append(f"| {label} | {min(counts[a:b])}-{max(counts[a:b])} | {n:.2f} | {h:.2f} | {h - n:+.2f} |")
+
+    for a in range(0, end, every):
+        b = min(a + every, end)
+        row(a, b, str(a) if b == a + 1 else f"{a}-{b - 1}")
+    if end < len(none):
+        row(end, len(none), f"{end}-{len(none) - 1} (after the cut)")
+    return "\n".join(lines)
+
+
+def clips(args) -> dict[str, list[np.ndarray]]:
+    from colorkit.video.synthetic import demo_shots, render, sample_photos_rgb
+
+    if args.video:
+        from colorkit.video.io import read_frames
+
+        return {args.video.name: list(read_frames(args.video))}
+    photos = sample_photos_rgb()
+    return {name: list(render(shots, photos, (args.width, args.height))) for name, shots in demo_shots(args.frames).items()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("model", help="a hint model: run directory, .safetensors checkpoint or pretrained model name")
+    ap.add_argument("--video", type=Path, default=None, help="a colour clip (its own truth) instead of the generated ones")
+    ap.add_argument("--frames", type=int, default=48, help="frames per generated clip")
+    ap.add_argument("--width", type=int, default=256)
+    ap.add_argument("--height", type=int, default=192)
+    ap.add_argument("--hints", type=int, default=10, help="hints sampled from the truth of frame 0")
+    ap.add_argument("--patch", type=int, default=3, help="side of each hint's square, network pixels (odd)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--every", type=int, default=5, help="frames per table row")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--json", type=Path, default=None, help="also write the per-frame values here")
+    args = ap.parse_args()
+    if args.patch < 1 or args.patch % 2 == 0:
+        ap.error(f"--patch {args.patch}: an odd number of network pixels (1, 3, 5, ...)")
+
+    from colorkit.inference.colorizer import Colorizer
+
+    colorizer = Colorizer.load(args.model, device=args.device)
+    if not colorizer.takes_hints:
+        ap.error(f"{colorizer.source}: not a hint model (trained without [hints])")
+    report = {"model": colorizer.source, "network_size": colorizer.size, "hints": args.hints, "patch": args.patch, "seed": args.seed, "clips": {}}
+    for name, frames in clips(args).items():
+        result = hold(colorizer, frames, truth_hints(colorizer, frames[0], args.hints, args.patch, args.seed))
+        report["clips"][name] = result
+        print(f"\n{name}: {len(frames)} frames at {frames[0].shape[1]}x{frames[0].shape[0]}, cuts {result['cuts'] or 'none'}, "
+              f"{args.hints} hints on frame 0 (network {colorizer.size} px)\n")
+        print(table(result, args.every))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
