@@ -10,12 +10,12 @@ import typer
 from rich.progress import Progress
 from rich.markup import escape
 
-from colorkit.cli.common import catch_errors, check_size, err, out, report_failures
+from colorkit.cli.common import catch_errors, check_size, err, one_line, out, report_failures
 from colorkit.data.encode import reads_back
 from colorkit.data.images import find_images, is_image_name, printable, set_max_pixels
 from colorkit.errors import ColorkitError
 from colorkit.files import atomic_write_bytes
-from colorkit.inference import photo_files
+from colorkit.inference import photo_files, photo_hints
 from colorkit.inference.colorizer import Colorizer, find_checkpoint, names_a_model
 from colorkit.inference.pipeline import colour_files
 from colorkit.outputs import Outputs, input_problem, screen
@@ -88,10 +88,16 @@ def colorize(
         "auto", "--backend", help='Where the network runs: "auto" (onnxruntime on a CPU when installed, the faster one there; else torch), "torch", or "onnxruntime" (needs colorkit[onnx]; a checkpoint is exported once to the cache). A .onnx model always runs with onnxruntime.'
     ),
     workers: int = typer.Option(2, "--workers", min=1, help="Threads decoding photos and, as many again, encoding results, overlapped with the network."),
+    hints: Optional[Path] = typer.Option(
+        None, "--hints", help="A hints file (JSON or TOML, docs/hints.md) for the single photo or video named: colours at points of it, for a hint model. Without it, NAME.hints.json or NAME.hints.toml beside a photo NAME.jpg (or a video) is used."
+    ),
+    no_hints: bool = typer.Option(False, "--no-hints", help="Ignore the hints files beside the photos and videos (to colour them with a model without hint channels)."),
 ) -> None:
     """Colour photos: full-resolution L of each photo joined with the predicted ab."""
     check_size(size)
     set_max_pixels(max_pixels)
+    if hints is not None and no_hints:
+        raise ColorkitError("--hints and --no-hints: choose one")
     named, inputs = model_and_inputs(list(args), model)
     # a pretrained model's name becomes its checked weights file (fetched on first use)
     checkpoint = named if Path(named).suffix.lower() == ".onnx" else find_checkpoint(named)
@@ -99,30 +105,56 @@ def colorize(
     if any(is_video_name(p) for p in inputs):  # streamed through PyAV (colorkit[video]); prints its own summary
         from colorkit.cli.colorize_video import colour_videos, plan_videos
 
-        videos, failed = plan_videos(list(inputs), output, outputs)
+        videos, failed = plan_videos(list(inputs), output, outputs, hints=hints, beside=not no_hints)
         colorizer = Colorizer.load(checkpoint, device=device, size=size, backend=backend)
         return colour_videos(colorizer, videos, failed, output, stabilize=stabilize, batch_size=batch_size)
     jobs, failed = plan(list(inputs), output, outputs, side_by_side=side_by_side)
+    hint_files = {} if no_hints else photo_hints.hints_files(list(inputs), jobs, hints)
+    if not no_hints:
+        failed += photo_hints.orphans(list(inputs))
     colorizer = Colorizer.load(checkpoint, device=device, size=size, backend=backend)
+    if hint_files and not colorizer.takes_hints:
+        raise ColorkitError(refused_hints(colorizer.source, hints, hint_files))
+    photo_hint_lists, bad_hints = photo_hints.read_all(hint_files)
+    if hints is not None and bad_hints:
+        raise ColorkitError(next(iter(bad_hints.values())))
+    failed += [f"{src}: not coloured: {why}" for src, why in bad_hints.items()]  # the others still are
+    jobs = [(src, dst) for src, dst in jobs if src not in bad_hints]
 
     def save(src: Path, dst: Path, photo: np.ndarray, rgb: np.ndarray) -> None:
         dst.parent.mkdir(parents=True, exist_ok=True)
-        for path, data, size in photo_files.outputs(src, photo, rgb, dst, colorizer, side_by_side=side_by_side):
+        for path, data, size in photo_files.outputs(src, photo, rgb, dst, colorizer, side_by_side=side_by_side, hints=photo_hint_lists.get(src)):
             atomic_write_bytes(path, data, check=reads_back(size))  # 16-bit where the scan and format allow; EXIF, ICC, DPI kept
 
-    done = 0
+    done, hinted = 0, []
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("colorizing", total=len(jobs))
-        for outcome in colour_files(colorizer, jobs, save, batch_size=batch_size, workers=workers):
+        for outcome in colour_files(colorizer, jobs, save, batch_size=batch_size, workers=workers, hints=photo_hint_lists):
             if outcome.note:
                 err.print(f"[yellow]note:[/] {escape(printable(outcome.note))}", highlight=False, soft_wrap=True)
             if outcome.error is None:
                 done += 1
+                if outcome.src in photo_hint_lists:
+                    hinted.append(outcome.src)
             else:
                 failed.append(outcome.error)
             progress.advance(task)
-    out.print(f"coloured {done} of {done + len(failed)} files into {escape(printable(str(output)))}", highlight=False)
+    with_hints = f", {len(hinted)} with hints" if hint_files else ""
+    out.print(f"coloured {done} of {done + len(failed)} files into {escape(printable(str(output)))}{with_hints}", highlight=False)
+    for src in hinted:
+        n = len(photo_hint_lists[src])
+        out.print(f"with hints: {one_line(str(src))} ({n} hint{'s' * (n != 1)} from {one_line(str(hint_files[src]))})", highlight=False, soft_wrap=True)
     report_failures(failed)
+
+
+def refused_hints(model: str, explicit: Path | None, files: dict[Path, Path]) -> str:
+    """Why a model without hint channels cannot colour with these hints files (nothing is written)."""
+    if explicit is not None:
+        return f"{model}: this model has no hint channels (trained without [hints]), so it cannot take --hints {explicit}; use a hint model (docs/hints.md)"
+    names = sorted(str(p) for p in set(files.values()))
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return (f"{model}: this model has no hint channels (trained without [hints]), so it cannot follow the hints files "
+            f"beside {len(files)} photo{'s' * (len(files) != 1)} ({shown}); use a hint model (docs/hints.md), or --no-hints to ignore them")
 
 
 def register(app: typer.Typer) -> None:

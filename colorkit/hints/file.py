@@ -181,9 +181,16 @@ def read_hints_file(path: str | Path, width: int, height: int, *, allow_frame: b
     return parse_hints(load_document(path), width, height, str(path), allow_frame=allow_frame)
 
 
+def photo_stem(path: str | Path) -> str | None:
+    """The name (without suffix) of the photo a hints file is for: ``NAME`` for ``NAME.hints.json``;
+    None when ``path`` is not named like a hints file."""
+    name = Path(path).name
+    return next((name[: -len(suffix)] for suffix in HINTS_SUFFIXES if name.lower().endswith(suffix)), None)
+
+
 def is_hints_name(path: str | Path) -> bool:
     """Whether ``path`` is named like a hints file (``NAME.hints.json`` or ``NAME.hints.toml``)."""
-    return Path(path).name.lower().endswith(HINTS_SUFFIXES)
+    return photo_stem(path) is not None
 
 
 def hints_file_for(photo: str | Path) -> Path | None:

@@ -20,6 +20,7 @@ from colorkit.data.depth16 import join_l16, read_l16
 from colorkit.data.encode import encode8, png16, tiff16
 from colorkit.data.metadata import SIXTEEN_BIT_FORMATS, Metadata, read_metadata
 from colorkit.errors import ImageError
+from colorkit.hints import Hint
 
 
 def before_after_path(dst: str | Path) -> Path:
@@ -35,13 +36,13 @@ def before_after(before: np.ndarray, after: np.ndarray, gap: int = 8) -> np.ndar
 
 
 def outputs(src: str | Path, photo: np.ndarray, coloured: np.ndarray, dst: str | Path, colorizer=None, *,
-            side_by_side: bool = False) -> list[tuple[Path, bytes, tuple[int, int]]]:
+            side_by_side: bool = False, hints: list[Hint] | None = None) -> list[tuple[Path, bytes, tuple[int, int]]]:
     """The files to write for one coloured photo, each with its size (width, height): ``dst`` (16-bit
     when the scan and format allow, with the source's metadata) and, with ``side_by_side``,
     ``NAME_before_after.EXT``.
 
     ``photo`` is the decoded 8-bit input, ``coloured`` the 8-bit result; a 16-bit scan is joined again
-    at full precision with the same ab (predicted once more from ``photo`` by ``colorizer``).
+    at full precision with the same ab (predicted once more from ``photo`` and its ``hints`` by ``colorizer``).
     """
     src, dst = Path(src), Path(dst)
     try:
@@ -52,7 +53,7 @@ def outputs(src: str | Path, photo: np.ndarray, coloured: np.ndarray, dst: str |
     if meta.bits == 16 and colorizer is not None and dst.suffix.lower() in SIXTEEN_BIT_FORMATS:
         L = read_l16(src, meta)
         if L is not None and L.shape == photo.shape[:2]:
-            rgb16 = join_l16(L, colorizer.predict_many([photo]))
+            rgb16 = join_l16(L, colorizer.predict_many([photo], [hints]))
             data = png16(rgb16, meta) if dst.suffix.lower() == ".png" else tiff16(rgb16, meta)
     if data is None:
         data = encode8(coloured, dst, meta)

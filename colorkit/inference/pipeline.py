@@ -20,7 +20,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 import torch
@@ -28,6 +28,7 @@ from PIL import Image
 
 from colorkit.data.images import open_image
 from colorkit.errors import ColorkitError, ImageError
+from colorkit.hints import Hint
 
 KEEP_PIXELS = 1 << 22
 """Photos up to this many pixels (about 4 MP) are decoded once and kept until saved; larger JPEGs
@@ -66,8 +67,9 @@ def _header(path: Path) -> tuple[int, int]:
         return 0, 1
 
 
-def network_copy(colorizer, path: Path, large: bool | None = None) -> tuple[torch.Tensor, np.ndarray | None]:
-    """The network input for ``path`` and, unless it is a large JPEG, its full-resolution pixels.
+def network_copy(colorizer, path: Path, large: bool | None = None, hints: list[Hint] | None = None) -> tuple[torch.Tensor, np.ndarray | None]:
+    """The network input for ``path`` (with its ``hints``, for a hint model) and, unless it is a large
+    JPEG, its full-resolution pixels.
 
     A large JPEG's input is built from a draft-mode decode (a downscaled copy), so the network's
     cost does not depend on the photo's size. ``large``: whether it is one, when the caller read the header."""
@@ -75,9 +77,9 @@ def network_copy(colorizer, path: Path, large: bool | None = None) -> tuple[torc
         large = _header(path)[0] > KEEP_PIXELS
     if large:
         small = np.asarray(open_image(path, draft_size=colorizer.size))
-        return colorizer.network_inputs([small]), None
+        return colorizer.network_inputs([small], [hints]), None
     photo = np.asarray(open_image(path))
-    return colorizer.network_inputs([photo]), photo
+    return colorizer.network_inputs([photo], [hints]), photo
 
 
 def colour_files(
@@ -88,9 +90,10 @@ def colour_files(
     batch_size: int = 8,
     workers: int = 2,
     prefetch: int = 2,
+    hints: Mapping[Path, list[Hint]] | None = None,
 ) -> Iterator[Outcome]:
     """Colour ``jobs`` and call ``save(src, dst, photo, coloured)`` for each; yields an :class:`Outcome`
-    per job, in order, as soon as that job is done.
+    per job, in order, as soon as that job is done. ``hints``: the hints of the photos that have some.
 
     A batch the network cannot run (out of memory, say) is retried photo by photo. ``save`` may raise
     ``OSError``, ``ValueError`` or a ColorkitError: the job is then reported as not written.
@@ -100,7 +103,7 @@ def colour_files(
     def decode(src: Path, dst: Path) -> _Decoded:
         try:
             pixels, frames = _header(src)
-            x, photo = network_copy(colorizer, src, large=pixels > KEEP_PIXELS)
+            x, photo = network_copy(colorizer, src, large=pixels > KEEP_PIXELS, hints=(hints or {}).get(src))
             note = f"{src}: {frames} frames; only the first was coloured" if frames > 1 else None
             return _Decoded(src, dst, x, photo, note=note)
         except ImageError as exc:
