@@ -47,6 +47,21 @@ def parse_tint(text: str) -> tuple[float, float]:
     return a, b
 
 
+MAX_HINTS = 256
+"""The most hints per photo ``--hints`` measures."""
+
+
+def parse_hint_counts(text: str) -> list[int]:
+    """``"0,1,2,5"`` -> ``[0, 1, 2, 5]``; anything else is one line naming --hints."""
+    try:
+        counts = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise ColorkitError(f"--hints {text!r}: expected whole numbers of hints per photo, e.g. 0,1,2,5,10,20") from None
+    if not all(0 <= c <= MAX_HINTS for c in counts):
+        raise ColorkitError(f"--hints {text!r}: each number of hints lies between 0 and {MAX_HINTS}")
+    return sorted(set(counts))
+
+
 def results_path(json_path: Path | None, checkpoint: Path, name: str) -> Path | None:
     """Where ``--json`` puts the results: the path given, else ``name`` in the checkpoint's run
     directory (the current folder for a checkpoint outside one, such as a pretrained model's);
@@ -74,11 +89,17 @@ def evaluate(
     video: Optional[Path] = typer.Option(
         None, "--video", help="A clip instead of --data: flicker, and PSNR when the clip is in colour, with and without stabilisation."
     ),
+    hints: Optional[str] = typer.Option(
+        None, "--hints", metavar="N,N,...", help="A hint model: also measure it with that many hints per photo, each the mean true colour of a small patch at places fixed by the photo's name (the same for every model and run), one row per number (e.g. 0,1,2,5,10,20)."
+    ),
 ) -> None:
     """Measure a checkpoint beside the all-gray baseline; prints tables and writes JSON."""
     check_size(size)
     set_max_pixels(max_pixels)
     tint_ab = parse_tint(tint) if tint is not None else None
+    hint_counts = parse_hint_counts(hints) if hints is not None else None
+    if hint_counts and video is not None:
+        raise ColorkitError("--hints measures photos (--data); for a clip's hints, see benchmarks/video_hint_hold.py")
     if video is None and data is None:
         raise ColorkitError("give --data FOLDER (photos with known colour) or --video CLIP")
     source = find_checkpoint(checkpoint)  # a pretrained model's name becomes its checked weights file
@@ -107,11 +128,14 @@ def evaluate(
     if target is not None:
         outputs.claim(target)
     colorizer = Colorizer.load(source, device=device)
+    if any(hint_counts or []) and not colorizer.takes_hints:
+        raise ColorkitError(f"--hints {hints}: {colorizer.source} has no hint channels (trained without [hints]); measure a hint model, or leave out --hints")
     host = get_host()
     metrics = {name: host.metrics.get(name).factory for name in host.metrics.names()}
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("evaluating", total=len(files))
-        result = run_evaluation(colorizer, files, size=size, metrics=metrics, tint=tint_ab, on_progress=lambda k: progress.advance(task, k))
+        result = run_evaluation(colorizer, files, size=size, metrics=metrics, tint=tint_ab, hint_counts=hint_counts,
+                                on_progress=lambda k: progress.advance(task, k))
     record = dict(result.to_json(), failed=unsearched + result.failed, checkpoint=colorizer.source, data=str(data), split=str(split) if split else None, size=size)
     if target is None:
         print_json(record)

@@ -4,6 +4,8 @@ on request, a constant tint.
 Protocol (as in the UTKFace reference figures): each photo is resized to ``size x size``
 (bicubic); a prediction keeps the photo's true L and replaces ab; every registered metric is computed
 per image on RGB in [0, 1] and averaged. Where file names carry group labels, groups are averaged too.
+A hint model can also be measured with ``n`` hints per photo taken from the truth
+(:mod:`colorkit.hints.truth`: the same places for every model), one row per count (:func:`hints_row`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from PIL import Image
 from colorkit.data.images import open_image
 from colorkit.data.lab import join_lab_np, rgb_to_lab_np
 from colorkit.data.labels import parse_groups
-from colorkit.errors import ImageError
+from colorkit.errors import ColorkitError, ImageError
+from colorkit.hints.truth import truth_hints
 from colorkit.inference.colorizer import Colorizer
 from colorkit.metrics import colorfulness
 
@@ -34,6 +37,11 @@ def tint_label(tint: tuple[float, float]) -> str:
     return f"tint (ab = {tint[0]:g}, {tint[1]:g})"
 
 
+def hints_row(count: int, label: str = "model") -> str:
+    """The row name of the model given ``count`` hints from the truth: ``label`` itself for none."""
+    return label if count == 0 else f"{label} + {count} hint{'s' * (count != 1)}"
+
+
 @dataclass
 class EvalResult:
     """Mean metrics per predictor, overall and per group, and the files that failed."""
@@ -43,9 +51,16 @@ class EvalResult:
     counts: dict[str, int]
     n: int
     failed: list[str] = field(default_factory=list)
+    hint_counts: list[int] = field(default_factory=list)
+    """The numbers of hints measured (empty: the model was measured without hints only)."""
 
     def to_json(self) -> dict:
-        return {"n": self.n, "overall": self.overall, "groups": self.groups, "group_counts": self.counts, "failed": self.failed}
+        data = {"n": self.n, "overall": self.overall, "groups": self.groups, "group_counts": self.counts, "failed": self.failed}
+        return dict(data, hint_counts=self.hint_counts) if self.hint_counts else data
+
+    def by_hints(self, label: str = "model") -> dict[int, dict[str, float]]:
+        """The overall metrics per number of hints (empty without ``hint_counts``)."""
+        return {n: self.overall[hints_row(n, label)] for n in self.hint_counts}
 
 
 class _Means:
@@ -86,6 +101,7 @@ def evaluate(
     tint: tuple[float, float] | None = None,
     batch_size: int = 16,
     on_progress: Callable[[int], None] | None = None,
+    hint_counts: list[int] | None = None,
 ) -> EvalResult:
     """Evaluate ``colorizer`` on ``files``; a file that cannot be read is listed in ``failed``.
 
@@ -93,7 +109,12 @@ def evaluate(
     predicted ab (before the gamut clamp, as the reference protocol measures ab-MSE) and the true ab,
     in LAB units. ``baseline=False`` leaves out the all-gray row (the same for every model); ``tint``
     (a constant ab, usually the training set's mean) adds a row for that do-nothing-clever prediction.
+    ``hint_counts`` (a hint model's): also measure it with that many hints per photo from the truth,
+    one row each (:func:`hints_row`); 0 is the model's own row.
     """
+    counts = sorted(set(hint_counts or []))
+    if any(counts) and not colorizer.takes_hints:
+        raise ColorkitError(f"{colorizer.source}: this model has no hint channels (trained without [hints]), so it cannot be measured with hints; use --hints 0 or a hint model")
     extras = {n: {"pred_ab", "true_ab"} & set(inspect.signature(fn).parameters) for n, fn in metrics.items()}
     overall, groups = _Means(), defaultdict(_Means)
     failed: list[str] = []
@@ -106,18 +127,20 @@ def evaluate(
                 chunk.append(f)
             except ImageError as exc:
                 failed.append(str(exc))
-        if truths:
-            ab_small = colorizer.predict_many(truths)
+        labs = [rgb_to_lab_np(t / 255.0) for t in truths]
+        predicted = {}
+        for count in [0, *(c for c in counts if c)] if truths else []:
+            hints = [truth_hints(lab[..., 1:], f.name, count) for f, lab in zip(chunk, labs)] if count else None
+            ab_small = colorizer.predict_many(truths, hints)
             ab_full = F.interpolate(ab_small, size=(size, size), mode="bilinear", align_corners=False)
-            ab_full = ab_full.permute(0, 2, 3, 1).double().cpu().numpy()
-        for i, (f, truth) in enumerate(zip(chunk, truths)):
+            predicted[count] = ab_full.permute(0, 2, 3, 1).double().cpu().numpy()
+        for i, (f, truth, lab) in enumerate(zip(chunk, truths, labs)):
             true = truth / 255.0
-            lab = rgb_to_lab_np(true)
-            pred = join_lab_np(lab[..., 0], ab_full[i])
-            values = {
-                label: _score(metrics, extras, pred, true, pred_ab=ab_full[i], true_ab=lab[..., 1:]),
-                "truth": {"colorfulness": colorfulness(true)},
-            }
+            values = {}
+            for count, ab_full in predicted.items():
+                pred = join_lab_np(lab[..., 0], ab_full[i])
+                values[hints_row(count, label)] = _score(metrics, extras, pred, true, pred_ab=ab_full[i], true_ab=lab[..., 1:])
+            values["truth"] = {"colorfulness": colorfulness(true)}
             if baseline:
                 gray = join_lab_np(lab[..., 0], zero_ab)
                 values[GRAY] = _score(metrics, extras, gray, true, pred_ab=zero_ab, true_ab=lab[..., 1:])
@@ -135,4 +158,5 @@ def evaluate(
         counts={k: g.n for k, g in sorted(groups.items())},
         n=overall.n,
         failed=failed,
+        hint_counts=counts,
     )
