@@ -85,11 +85,15 @@ class PointsSampler:
         weight = inside.view(b, 1, used, side_max * side_max).to(ab.dtype)
         means = (values * weight).sum(-1) / weight.sum(-1).clamp(min=1)  # (B, 2, used)
         # paint: every pixel takes the last active point covering it (1 + its number; 0: no hint)
-        number = torch.arange(1, used + 1, device=dev).view(1, used, 1, 1) * (inside & active.to(dev)[..., None, None])
-        owner = torch.zeros(b, h * w, dtype=torch.long, device=dev).scatter_reduce(1, index, number.view(b, -1), "amax")
-        values = torch.cat([means.new_zeros(b, 2, 1), means], 2)
-        hint_ab = values.gather(2, owner[:, None].expand(b, 2, -1)).view(b, 2, h, w)
-        return torch.cat([hint_ab, (owner > 0).to(ab.dtype).view(b, 1, h, w)], 1)
+        number = torch.arange(1, used + 1, device=dev, dtype=torch.int32).view(1, used, 1, 1) * (inside & active.to(dev)[..., None, None])
+        number = number.view(b, -1)
+        owner = torch.zeros(b, h * w, dtype=torch.int32, device=dev).scatter_reduce(1, index, number, "amax")
+        # write only the listed pixels, each with its owner's value: a pixel listed twice gets the same value twice
+        won = owner.gather(1, index).long()  # (B, used * P * P)
+        hinted = (won > 0).to(ab.dtype)[:, None]
+        value = means.gather(2, (won - 1).clamp(min=0)[:, None].expand(b, 2, -1)) * hinted
+        out = ab.new_zeros(b, 3, h * w).scatter_(2, index[:, None].expand(b, 3, -1), torch.cat([value, hinted], 1))
+        return out.view(b, 3, h, w)
 
 
 PointsSampler.__signature__ = options_signature(PointsOptions)
