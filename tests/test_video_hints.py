@@ -124,3 +124,76 @@ def test_a_model_without_hint_channels_refuses_video_hints_before_writing(tmp_pa
     with pytest.raises(ColorkitError, match="no hint channels"):
         colorize_video(colorizer, src, tmp_path / "out.mkv", hints=HintCarrier([Hint(0.5, 0.5, (10.0, 0.0), frame=1)]))
     assert [p.name for p in tmp_path.iterdir()] == ["clip.mkv"]
+
+
+def write_hints(path: Path, hints: list[dict]) -> Path:
+    path.write_text(json.dumps({"units": "px", "hints": hints}))
+    return path
+
+
+def test_cli_colours_a_video_with_its_hints_file(tmp_path, hint_model):
+    src = write_clip(tmp_path / "clip.mp4", demo_clip("pan", 6, (64, 48)))
+    hints = write_hints(tmp_path / "clip.hints.json", [
+        {"x": 30, "y": 20, "color": "#aa0000", "radius": 4, "frame": 0},
+        {"x": 10, "y": 40, "ab": [-20, 40], "frame": 0},
+        {"x": 50, "y": 10, "color": [0, 0, 200], "frame": 3},
+    ])
+    res = runner.invoke(create_app(), ["colorize", str(hint_model), str(src), "--hints", str(hints), "-o", str(tmp_path / "out.mp4")])
+    assert res.exit_code == 0, res.output
+    assert f"3 hints from {hints} on 2 keyframes, carried to 6 frames" in " ".join(res.output.split())
+    assert count_frames(tmp_path / "out.mp4") == 6
+    res = runner.invoke(create_app(), ["colorize", str(hint_model), str(src), "--no-hints", "-o", str(tmp_path / "plain.mp4")])
+    assert res.exit_code == 0, res.output
+    assert "hints" not in res.output
+    with_hints, without = list(read_frames(tmp_path / "out.mp4")), list(read_frames(tmp_path / "plain.mp4"))
+    assert all(not np.array_equal(a, b) for a, b in zip(with_hints, without))
+
+
+def test_cli_picks_up_the_hints_file_beside_each_video(tmp_path, hint_model):
+    a = write_clip(tmp_path / "a.mkv", demo_clip("zoom", 4, (64, 48)), audio_hz=None)
+    b = write_clip(tmp_path / "b.mkv", demo_clip("pan", 3, (64, 48)), audio_hz=None)
+    write_hints(tmp_path / "a.hints.json", [{"x": 30, "y": 20, "color": "#00aa00"}])  # no frame: frame 0
+    write_hints(tmp_path / "b.hints.json", [{"x": 30, "y": 20, "color": "#00aa00", "frame": 7}])  # past b's end
+    res = runner.invoke(create_app(), ["colorize", str(hint_model), str(a), str(b), "-o", str(tmp_path / "out")])
+    assert res.exit_code == 1, res.output
+    text = " ".join(res.output.split())
+    assert f"1 hint from {tmp_path / 'a.hints.json'} on 1 keyframe" in text
+    assert f"{tmp_path / 'b.hints.json'}: hints[0]: frame 7 is past the end of {b}, which has 3 frames (0 to 2)" in text
+    assert count_frames(tmp_path / "out" / "a.mkv") == 4
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.mkv"]
+
+
+@pytest.mark.parametrize("ext", ["mp4", "mkv"])
+def test_cli_keyframe_past_the_end_is_one_line_and_writes_nothing(tmp_path, hint_model, ext):
+    src = write_clip(tmp_path / f"clip.{ext}", demo_clip("pan", 4, (64, 48)), audio_hz=None)
+    hints = write_hints(tmp_path / "h.json", [{"x": 3, "y": 2, "color": "#aa0000", "frame": 0}, {"x": 3, "y": 2, "color": "#aa0000", "frame": 4}])
+    res = runner.invoke(create_app(), ["colorize", str(hint_model), str(src), "--hints", str(hints), "-o", str(tmp_path / f"out.{ext}")])
+    assert res.exit_code == 1, res.output  # mp4: refused from its header's frame count; mkv: once every frame is decoded
+    assert f"{hints}: hints[1]: frame 4 is past the end of {src}, which has 4 frames (0 to 3)" in " ".join(res.output.split())
+    assert "Traceback" not in res.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([src.name, "h.json"])
+
+
+def test_cli_a_model_without_hint_channels_refuses_a_video_hints_file(tmp_path, plain_model):
+    src = write_clip(tmp_path / "clip.mp4", demo_clip("pan", 3, (64, 48)), audio_hz=None)
+    hints = write_hints(tmp_path / "h.json", [{"x": 3, "y": 2, "color": "#aa0000"}])
+    res = runner.invoke(create_app(), ["colorize", str(plain_model), str(src), "--hints", str(hints), "-o", str(tmp_path / "out.mp4")])
+    assert res.exit_code == 2, res.output
+    assert "no hint channels" in res.output and len(res.output.strip().splitlines()) == 1
+    assert not (tmp_path / "out.mp4").exists() and not list(tmp_path.glob(".*partial*"))
+
+
+def test_hold_benchmark_runs_on_a_tiny_hint_model(tmp_path, hint_model):
+    argv = sys.argv
+    sys.argv = ["video_hint_hold.py", str(hint_model), "--frames", "6", "--width", "64", "--height", "48", "--hints", "3",
+                "--every", "2", "--json", str(tmp_path / "hold.json")]
+    try:
+        runpy.run_path(str(Path(__file__).parents[1] / "benchmarks" / "video_hint_hold.py"), run_name="__main__")
+    finally:
+        sys.argv = argv
+    report = json.loads((tmp_path / "hold.json").read_text())
+    assert set(report["clips"]) == {"pan", "zoom", "pan_cut"}
+    cut = report["clips"]["pan_cut"]
+    assert cut["cuts"] == [3] and cut["hints_carried"][0] == 3 and cut["hints_carried"][3:] == [0, 0, 0]
+    assert cut["psnr"]["hints"][3:] == cut["psnr"]["none"][3:]  # after the cut, as if there never were hints
+    assert all(len(c["psnr"]["hints"]) == len(c["psnr"]["none"]) == 6 for c in report["clips"].values())

@@ -107,6 +107,9 @@ def colorize(
 
         videos, failed = plan_videos(list(inputs), output, outputs, hints=hints, beside=not no_hints)
         colorizer = Colorizer.load(checkpoint, device=device, size=size, backend=backend)
+        video_hint_files = {src: Path(carrier.source) for src, _, carrier in videos if carrier}
+        if video_hint_files and not colorizer.takes_hints:
+            raise ColorkitError(refused_hints(colorizer.source, hints, video_hint_files))
         return colour_videos(colorizer, videos, failed, output, stabilize=stabilize, batch_size=batch_size)
     jobs, failed = plan(list(inputs), output, outputs, side_by_side=side_by_side)
     hint_files = {} if no_hints else photo_hints.hints_files(list(inputs), jobs, hints)
