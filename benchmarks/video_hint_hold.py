@@ -3,10 +3,11 @@ along the motion (issue 15), against no hints, until the next cut.
 
 The clips are :func:`colorkit.video.synthetic.demo_shots` (a pan, a zoom, a pan that cuts halfway),
 made from the public-domain sample photos, or a colour clip of your own (``--video``): the clip is its
-own truth. ``--hints N`` points are sampled from the truth of frame 0 (seeded: the same places for
-every model), each the mean true ab over a ``--patch`` x ``--patch`` square of network pixels, as
-training simulates them. Both versions run exactly what ``colorkit colorize MODEL clip --hints FILE``
-runs (stabilised, hints carried by :mod:`colorkit.video.hints`); only the hints differ.
+own truth. ``--hints N`` hints are taken from the truth of frame 0 as ``colorkit evaluate --hints``
+takes them from a photo (:mod:`colorkit.hints.truth`: places fixed by the clip's name, the same for
+every model; each the mean true ab over a small patch). Both versions run exactly what
+``colorkit colorize MODEL clip --hints FILE`` runs (stabilised, hints carried by
+:mod:`colorkit.video.hints`); only the hints differ.
 
     python benchmarks/video_hint_hold.py runs/utkface_cunet_mse_hints-20261201-101010 --hints 10 --frames 48
     python benchmarks/video_hint_hold.py MODEL --video clip.mkv --every 1 --json hold.json
@@ -19,23 +20,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-
-
-def truth_hints(colorizer, frame: np.ndarray, count: int, patch: int, seed: int) -> list:
-    """``count`` hints on frame 0 at seeded uniform places, each the mean true ab over a ``patch`` x
-    ``patch`` square of network pixels around its point (the square the hint then covers)."""
-    from colorkit.data.lab import rgb_to_lab_np
-    from colorkit.hints import Hint
-
-    size = colorizer.size
-    ab = rgb_to_lab_np(colorizer.network_input(frame))[..., 1:]
-    rng = np.random.default_rng(seed)
-    r = patch // 2
-    hints = []
-    for cx, cy in rng.integers(r, size - r, (count, 2)):
-        mean = ab[cy - r : cy + r + 1, cx - r : cx + r + 1].reshape(-1, 2).mean(0)
-        hints.append(Hint((cx + 0.5) / size, (cy + 0.5) / size, (float(mean[0]), float(mean[1])), radius=r / size, frame=0))
-    return hints
 
 
 def hold(colorizer, frames: list[np.ndarray], hints: list, batch_size: int = 8) -> dict:
@@ -92,24 +76,23 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=48, help="frames per generated clip")
     ap.add_argument("--width", type=int, default=256)
     ap.add_argument("--height", type=int, default=192)
-    ap.add_argument("--hints", type=int, default=10, help="hints sampled from the truth of frame 0")
-    ap.add_argument("--patch", type=int, default=3, help="side of each hint's square, network pixels (odd)")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--hints", type=int, default=10, help="hints taken from the truth of frame 0")
     ap.add_argument("--every", type=int, default=5, help="frames per table row")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--json", type=Path, default=None, help="also write the per-frame values here")
     args = ap.parse_args()
-    if args.patch < 1 or args.patch % 2 == 0:
-        ap.error(f"--patch {args.patch}: an odd number of network pixels (1, 3, 5, ...)")
 
+    from colorkit.data.lab import rgb_to_lab_np
+    from colorkit.hints.truth import truth_hints
     from colorkit.inference.colorizer import Colorizer
 
     colorizer = Colorizer.load(args.model, device=args.device)
     if not colorizer.takes_hints:
         ap.error(f"{colorizer.source}: not a hint model (trained without [hints])")
-    report = {"model": colorizer.source, "network_size": colorizer.size, "hints": args.hints, "patch": args.patch, "seed": args.seed, "clips": {}}
+    report = {"model": colorizer.source, "network_size": colorizer.size, "hints": args.hints, "clips": {}}
     for name, frames in clips(args).items():
-        result = hold(colorizer, frames, truth_hints(colorizer, frames[0], args.hints, args.patch, args.seed))
+        hints = truth_hints(rgb_to_lab_np(frames[0])[..., 1:], name, args.hints)  # on frame 0 (a hint without frame)
+        result = hold(colorizer, frames, hints)
         report["clips"][name] = result
         print(f"\n{name}: {len(frames)} frames at {frames[0].shape[1]}x{frames[0].shape[0]}, cuts {result['cuts'] or 'none'}, "
               f"{args.hints} hints on frame 0 (network {colorizer.size} px)\n")
