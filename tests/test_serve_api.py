@@ -199,9 +199,11 @@ def test_old_photos_make_room_and_ids_are_random(server):
     assert client.get(f"/api/photos/{ids[3]}/gray.png").status_code == 200
 
 
-def test_hints_change_the_result_and_come_back_as_a_hints_file(server):
+def test_hints_change_the_result_and_come_back_as_a_hints_file(server, models_dir, tmp_path):
+    """The page's hints file is what ``colorkit colorize --hints`` reads: it colours the photo as the page did."""
     client, _, _ = server
     rgb = photo(40, 56)
+    (tmp_path / "photo.png").write_bytes(png(rgb))
     photo_id = upload(client, png(rgb)).json()["id"]
     plain = colour(client, photo_id, hints={"units": "px", "hints": []}).content
     document = {"units": "px", "hints": [{"x": 20, "y": 10, "color": "#1f3a93", "radius": 6}, {"x": 50, "y": 35, "color": "#e0c000"}]}
@@ -209,6 +211,11 @@ def test_hints_change_the_result_and_come_back_as_a_hints_file(server):
     assert not np.array_equal(np.asarray(Image.open(io.BytesIO(plain))), np.asarray(Image.open(io.BytesIO(hinted))))
     saved = client.get(f"/api/photos/{photo_id}/hints.json").json()
     assert parse_hints(saved, 56, 40, "saved") == pytest.approx(parse_hints(document, 56, 40, "sent"))
+    (tmp_path / "photo.hints.json").write_text(json.dumps(saved))
+    result = cli("colorize", models_dir / "hinted.safetensors", tmp_path / "photo.png", "--hints", tmp_path / "photo.hints.json",
+                 "-o", tmp_path / "out.png", "--device", "cpu", "--backend", "torch")
+    assert result.exit_code == 0, result.output
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "out.png")), np.asarray(Image.open(io.BytesIO(hinted))))
 
 
 def test_a_bad_hint_is_named_and_a_plain_model_refuses_hints(server):
