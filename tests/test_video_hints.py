@@ -126,6 +126,16 @@ def test_a_model_without_hint_channels_refuses_video_hints_before_writing(tmp_pa
     assert [p.name for p in tmp_path.iterdir()] == ["clip.mkv"]
 
 
+def test_hints_carry_without_stabilisation_too(tmp_path, hint_model):
+    colorizer = Colorizer.load(hint_model, device="cpu")
+    src = write_clip(tmp_path / "clip.mkv", demo_clip("pan_cut", 6, (64, 48)), audio_hz=None)  # the cut is at frame 3
+    carrier = HintCarrier([Hint(0.5, 0.5, (40.0, 0.0), radius=0.1, frame=0), Hint(0.5, 0.5, (0.0, 40.0), radius=0.1, frame=4)])
+    result = colorize_video(colorizer, src, tmp_path / "out.mkv", stabilize=None, hints=carrier)
+    assert not result.stabilised and result.cuts == [3]
+    assert carrier.counts == [1, 1, 1, 0, 1, 1]
+    assert count_frames(tmp_path / "out.mkv") == 6
+
+
 def write_hints(path: Path, hints: list[dict]) -> Path:
     path.write_text(json.dumps({"units": "px", "hints": hints}))
     return path
