@@ -103,3 +103,46 @@ def test_evaluate_hints_on_the_command_line(setup):
     for bad, why in (("0,x", "expected whole numbers"), ("-1", "between 0 and 256")):
         out = cli("evaluate", hint_model, "--data", data, "--hints", bad)
         assert out.exit_code == 2 and why in out.output, out.output
+
+
+def test_the_report_plots_psnr_against_hints_only_when_a_variant_is_a_hint_model(tmp_path):
+    from tests.test_report import fake_results
+
+    from colorkit.report.compare import HINTS_PLOT, write_report
+    from colorkit.report.results import CompareResults
+
+    plain = fake_results(tmp_path)
+    paths = write_report(tmp_path / "plain", plain)
+    assert "hints" not in paths and not (tmp_path / "plain" / HINTS_PLOT).exists()
+    assert "hints" not in paths["html"].read_text() and "## Hints" not in paths["markdown"].read_text()
+    assert all("hints" not in v for v in json.loads(paths["json"].read_text())["variants"])
+
+    hinted = fake_results(tmp_path)
+    hinted.variants[1].hints = {n: {"psnr": 24.0 + 0.5 * n, "ssim": 0.9} for n in (0, 1, 2, 5, 10, 20)}
+    paths = write_report(tmp_path / "hinted", hinted)
+    with Image.open(paths["hints"]) as im:
+        assert paths["hints"] == tmp_path / "hinted" / HINTS_PLOT and im.format == "PNG" and im.width > 300
+    assert f'src="{HINTS_PLOT}"' in paths["html"].read_text()
+    md = paths["markdown"].read_text()
+    assert "## Hints" in md and "| `chroma_weighted` | 24.00 | 24.50 | 25.00 | 26.50 | 29.00 | 34.00 |" in md, md
+    back = CompareResults.from_json(json.loads(paths["json"].read_text()))
+    assert back.variants[1].hints == hinted.variants[1].hints and back.variants[0].hints == {}
+
+
+def test_compare_measures_a_hint_variant_with_hints(tmp_path):
+    make_images(tmp_path / "photos", count=8)
+    from colorkit.testing import write_recipe
+
+    write_recipe(tmp_path / "base.toml", tmp_path / "photos", tmp_path / "runs")
+    (tmp_path / "cmp.toml").write_text(
+        f'name = "cmp"\nbase = "base.toml"\n[output]\ndir = "{tmp_path / "compare"}"\n[evaluate]\nsize = 32\ngrid = 1\n'
+        '[[variant]]\nname = "plain"\n[[variant]]\nname = "hinted"\n[variant.hints]\nsampler = "points"\n'
+    )
+    result = cli("compare", tmp_path / "cmp.toml", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output[result.output.index("{"):])
+    hints = {v["name"]: v.get("hints") for v in data["variants"]}
+    assert hints["plain"] is None and sorted(map(int, hints["hinted"])) == [0, 1, 2, 5, 10, 20]
+    assert hints["hinted"]["0"] == next(v["metrics"] for v in data["variants"] if v["name"] == "hinted")
+    (directory,) = (tmp_path / "compare").iterdir()
+    assert (directory / "hints.png").is_file()

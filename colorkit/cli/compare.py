@@ -14,7 +14,7 @@ from colorkit.data.images import find_images
 from colorkit.errors import ColorkitError
 from colorkit.outputs import Outputs
 from colorkit.plugins import get_host
-from colorkit.report.compare import FILES, results_table, write_report
+from colorkit.report.compare import FILES, HINTS_PLOT, results_table, write_report
 from colorkit.training.compare import Comparison, load_compare
 from colorkit.training.trainer import Interrupted
 
@@ -26,7 +26,7 @@ def _claim_report(comparison: Comparison, recipe: Path | None) -> None:
     outputs.reads(*[Path(p) for p in (recipe, evaluate.get("split")) if p])
     if evaluate.get("data") and Path(evaluate["data"]).is_dir():
         outputs.reads(*find_images(evaluate["data"]).files)
-    for name in FILES.values():
+    for name in (*FILES.values(), HINTS_PLOT):
         outputs.claim(comparison.dir / name)
 
 

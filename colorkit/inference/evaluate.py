@@ -31,6 +31,9 @@ from colorkit.metrics import colorfulness
 
 GRAY = "gray (ab = 0)"
 
+HINT_COUNTS = (0, 1, 2, 5, 10, 20)
+"""The numbers of hints per photo ``colorkit compare`` measures a hint model with (as in docs/hints.md)."""
+
 
 def tint_label(tint: tuple[float, float]) -> str:
     """The row name of the constant-tint baseline."""

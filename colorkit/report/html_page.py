@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from urllib.parse import quote
 
+from colorkit.report.plots import HINTS_PLOT
 from colorkit.report.results import CompareResults
 from colorkit.report.table_model import EM_DASH, group_tables, is_finite, overall, table_caption, table_title
 from colorkit.report.text_files import rel_link
@@ -21,7 +22,6 @@ FILES = {
     "html": "index.html",
 }
 """Key in :func:`colorkit.report.compare.write_report`'s answer -> file name in the report folder."""
-
 _CSS = """
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #222; margin: 2rem auto; max-width: 1200px; padding: 0 1rem; }
 h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { margin-top: 2rem; border-bottom: 1px solid #ddd; padding-bottom: .2rem; }
@@ -78,13 +78,15 @@ def results_html(results: CompareResults, out_dir: Path | None = None) -> str:
             p.append("</tbody></table></div>")
 
     figures = [
-        ("grid", "Photos: gray input | each variant | truth."),
-        ("metrics", "Overall metrics per variant beside the gray baseline."),
-        ("loss_curves", "Training curves against images seen."),
+        (FILES["grid"], "Photos: gray input | each variant | truth."),
+        (FILES["metrics"], "Overall metrics per variant beside the gray baseline."),
+        (FILES["loss_curves"], "Training curves against images seen."),
     ]
+    if any(v.hints for v in results.variants):
+        figures.append((HINTS_PLOT, "PSNR against the number of hints per photo taken from the truth (hint models)."))
     p.append("<h2>Images</h2>")
-    for key, caption in figures:
-        src = e(quote(FILES[key]))
+    for name, caption in figures:
+        src = e(quote(name))
         p.append(f'<figure><a href="{src}"><img src="{src}" alt="{e(caption)}"></a><figcaption>{e(caption)}</figcaption></figure>')
 
     p.append("<h2>Reproduce</h2>")

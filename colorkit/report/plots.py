@@ -1,4 +1,5 @@
-"""The ``colorkit compare`` report's plots: ``loss_curves.png`` and ``metrics.png``.
+"""The ``colorkit compare`` report's plots: ``loss_curves.png``, ``metrics.png`` and, when a variant is
+a hint model, ``hints.png``.
 
 Plots use :class:`matplotlib.figure.Figure` directly: no pyplot, no global backend switch.
 """
@@ -10,9 +11,12 @@ import math
 
 import numpy as np
 
-from colorkit.metric_info import MetricInfo
+from colorkit.metric_info import MetricInfo, describe
 from colorkit.report.results import CompareResults
 from colorkit.report.table_model import BASELINE_LABEL, is_finite, metric_infos
+
+HINTS_PLOT = "hints.png"
+"""The file of :func:`hints_png` in the report folder, written only when a variant is a hint model."""
 
 _BASELINE_COLOR = "#9e9e9e"
 _TRUTH_COLOR = "#222222"
@@ -197,4 +201,35 @@ def metrics_png(results: CompareResults) -> bytes:
         _empty_panel(axes[0], "no metrics")
         axes[0].set_visible(True)
     fig.suptitle(f"{results.name}: {results.n_images} held-out photos", fontsize=13)
+    return _png(fig)
+
+
+def hints_png(results: CompareResults, key: str = "psnr") -> bytes:
+    """PSNR (or ``key``) against the number of hints per photo from the truth: a line per hint variant;
+    the variants without hints and the gray baseline as flat dashed lines, since hints do not reach them."""
+    info = metric_infos(results).get(key) or describe(key, None)
+    colors = _colors(results)
+    counts = sorted({n for v in results.variants for n in v.hints})
+    fig = _figure((8, 4.8))
+    ax = fig.subplots()
+    for v in results.variants:
+        if v.hints:
+            xs = sorted(v.hints)
+            ys = [v.hints[n].get(key, math.nan) for n in xs]
+            ax.plot(xs, ys, color=colors[v.name], marker="o", lw=1.8, label=v.name)
+            for x, y in zip(xs, ys):
+                if is_finite(y):
+                    ax.annotate(format(y, info.plot_fmt), (x, y), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8)
+        elif is_finite(v.metrics.get(key)):
+            ax.axhline(v.metrics[key], color=colors[v.name], ls="--", lw=1.2, label=f"{v.name} (no hint channels)")
+    if is_finite(results.baseline.get(key)):
+        ax.axhline(results.baseline[key], color=_BASELINE_COLOR, ls=":", lw=1.2, label=BASELINE_LABEL)
+    ax.margins(y=0.12)  # room for the values above the points
+    ax.set_xscale("symlog", linthresh=1)
+    ax.set_xticks(counts, [str(n) for n in counts])
+    ax.set_xlabel("hints per photo (each the mean true colour of a small patch, at the same places for every variant)")
+    ax.set_ylabel(_panel_title(info))
+    ax.grid(True, alpha=0.25)
+    ax.legend(frameon=False, fontsize=9)
+    fig.suptitle(f"{results.name}: {info.label} against hints, {results.n_images} held-out photos", fontsize=13)
     return _png(fig)

@@ -57,20 +57,20 @@ class VariantResult:
     curve: list[dict]  # the run's metrics.jsonl records ("epoch", "images", "train_loss", maybe "val_*", "terms")
     train_seconds: float
     images_seen: int
+    hints: dict[int, dict[str, float]] = field(default_factory=dict)  # a hint model's overall metrics per number of hints from the truth
 
     def to_json(self) -> dict:
-        return _plain(
-            {
-                "name": self.name,
-                "description": self.description,
-                "run_dir": str(self.run_dir),
-                "metrics": self.metrics,
-                "groups": self.groups,
-                "curve": self.curve,
-                "train_seconds": self.train_seconds,
-                "images_seen": self.images_seen,
-            }
-        )
+        data = {
+            "name": self.name,
+            "description": self.description,
+            "run_dir": str(self.run_dir),
+            "metrics": self.metrics,
+            "groups": self.groups,
+            "curve": self.curve,
+            "train_seconds": self.train_seconds,
+            "images_seen": self.images_seen,
+        }
+        return _plain(dict(data, hints=self.hints) if self.hints else data)
 
     @classmethod
     def from_json(cls, d: dict) -> "VariantResult":
@@ -83,6 +83,7 @@ class VariantResult:
             curve=list(d.get("curve") or []),
             train_seconds=float(d.get("train_seconds") or 0.0),
             images_seen=int(d.get("images_seen") or 0),
+            hints={int(k): _floats(v) for k, v in (d.get("hints") or {}).items()},
         )
 
 

@@ -9,8 +9,10 @@ import os
 from pathlib import Path
 from urllib.parse import quote
 
+from colorkit.metric_info import describe
+from colorkit.report.plots import HINTS_PLOT
 from colorkit.report.results import CompareResults
-from colorkit.report.table_model import EM_DASH, group_tables, is_finite, overall, table_caption
+from colorkit.report.table_model import EM_DASH, group_tables, is_finite, metric_infos, overall, table_caption
 
 
 def results_csv(results: CompareResults) -> str:
@@ -67,6 +69,19 @@ def rel_link(target: Path, base: Path) -> str:
     return quote(Path(rel).as_posix())
 
 
+def _hints_section(results: CompareResults, key: str = "psnr") -> list[str]:
+    """The hint models' PSNR per number of hints from the truth, and the plot (nothing without hint models)."""
+    hinted = [v for v in results.variants if v.hints]
+    if not hinted:
+        return []
+    fmt = (metric_infos(results).get(key) or describe(key, None)).fmt
+    counts = sorted({n for v in hinted for n in v.hints})
+    rows = [[_md_code(v.name), *(format(v.hints[n][key], fmt) if n in v.hints and is_finite(v.hints[n].get(key)) else EM_DASH for n in counts)] for v in hinted]
+    return ["## Hints", "", *_md_table(["variant", *(str(n) for n in counts)], rows, right_from=1), "",
+            f"*{key} with that many hints per photo, each the mean true colour of a small patch at places fixed by the photo's name.*", "",
+            f"![{key} against hints]({HINTS_PLOT})", ""]
+
+
 def results_markdown(results: CompareResults, out_dir: Path | None = None) -> str:
     """The Markdown report: overall table, per-group tables, the command, and each variant's run."""
     cols, rows = overall(results)
@@ -90,6 +105,7 @@ def results_markdown(results: CompareResults, out_dir: Path | None = None) -> st
             md_rows = [[_md_text(t) if i == 0 else (f"**{t}**" if b else t) for i, (t, b) in enumerate(r)] for r in trows]
             lines += [f"### {_md_text(title)}", "", *_md_table(heads, md_rows, right_from=1), ""]
         lines += ["Bold: best variant in each group.", ""]
+    lines += _hints_section(results)
     lines += ["## Runs", ""]
     for v in results.variants:
         where = rel_link(Path(v.run_dir), out_dir) if out_dir is not None else None

@@ -8,7 +8,9 @@ evaluated on the same held-out photos, beside the all-gray baseline.
 The compare directory keeps ``compare.json`` (every variant's resolved recipe and run directory),
 so ``--resume`` reuses finished variants and continues an interrupted one. Every variant's run
 directory lies in ``COMPARE_DIR/runs/``, so ``tensorboard --logdir COMPARE_DIR/runs`` shows all their
-curves and sample grids together, one TensorBoard run per variant.
+curves and sample grids together, one TensorBoard run per variant. A variant that is a hint model is
+also measured with :data:`~colorkit.inference.evaluate.HINT_COUNTS` hints per photo from the truth,
+and the report plots its PSNR against them.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from colorkit.data.images import open_image, read_split
 from colorkit.errors import ColorkitError, RecipeError
 from colorkit.files import atomic_write_json, atomic_write_text, create_run_dir
 from colorkit.inference.colorizer import Colorizer
-from colorkit.inference.evaluate import GRAY, EvalResult, evaluate
+from colorkit.inference.evaluate import GRAY, HINT_COUNTS, EvalResult, evaluate
 from colorkit.metric_info import describe
 from colorkit.metrics import protocol_prediction
 from colorkit.recipe import MAX_SIZE, Recipe, apply_overrides, check_name, check_names, parse_recipe, read_toml
@@ -256,14 +258,15 @@ class Comparison:
         for i, (name, entry) in enumerate(self.state["variants"].items()):
             run_dir = Path(entry["run_dir"])
             cached = run_dir / "evaluate-compare.json"
-            if cached.is_file() and json.loads(cached.read_text()).get("files") == [str(f) for f in files]:
-                data = json.loads(cached.read_text())
-                results[name] = EvalResult(data["overall"], data["groups"], data["group_counts"], data["n"], data["failed"])
+            counts = list(HINT_COUNTS) if entry["recipe"].get("hints") is not None else []  # a hint model
+            data = json.loads(cached.read_text()) if cached.is_file() else {}
+            if data.get("files") == [str(f) for f in files] and data.get("hint_counts", []) == counts:
+                results[name] = EvalResult(data["overall"], data["groups"], data["group_counts"], data["n"], data["failed"], counts)
                 continue
             colorizer = Colorizer.load(run_dir, host=self.host)
-            self.console.print(f"evaluating [bold]{name}[/] on {len(files)} photos")
+            self.console.print(f"evaluating [bold]{name}[/] on {len(files)} photos" + (f", with {', '.join(map(str, counts))} hints" if counts else ""))
             # the all-gray row is the same for every variant: the first one measures it for all
-            results[name] = evaluate(colorizer, files, size=ev.size, metrics=metrics, baseline=i == 0, on_progress=on_progress)
+            results[name] = evaluate(colorizer, files, size=ev.size, metrics=metrics, baseline=i == 0, on_progress=on_progress, hint_counts=counts)
             atomic_write_json(cached, dict(results[name].to_json(), files=[str(f) for f in files]))
         return results
 
@@ -295,6 +298,7 @@ class Comparison:
                     curve=read_metrics(run_dir),
                     train_seconds=meta["state"]["seconds"],
                     images_seen=meta["state"]["images"],
+                    hints=evals[name].by_hints(),
                 )
             )
         names, grid = self.grid(min(ev.size, 192)) if ev.grid else ([], {})
