@@ -27,7 +27,7 @@ def hints_files(inputs: list[Path], jobs: list[tuple[Path, Path]], explicit: Pat
     photo, else the hints file beside each photo that has one."""
     if explicit is None:
         return {src: found for src, _ in jobs if (found := hints_file_for(src)) is not None}
-    if len(inputs) != 1 or not inputs[0].is_file():
+    if len(inputs) != 1 or inputs[0].is_dir():
         what = "a folder" if any(p.is_dir() for p in inputs) else f"{len(inputs)} inputs"
         raise ColorkitError(f"--hints {explicit}: a hints file gives places in one photo, so it takes a single photo, "
                             f"not {what}; in a folder, put NAME.hints.json beside each NAME.jpg instead")
