@@ -34,6 +34,7 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 from colorkit.cli.serve import listen  # noqa: E402
+from colorkit.data.sample import sample_photos  # noqa: E402
 from colorkit.data.lab import rgb_to_lab_np  # noqa: E402
 from colorkit.data.metadata import read_metadata  # noqa: E402
 from colorkit.hints.file import read_hints_file  # noqa: E402
@@ -41,6 +42,7 @@ from colorkit.serve.app import create_web_app  # noqa: E402
 from colorkit.serve.models import ModelChoices  # noqa: E402
 from colorkit.serve.photos import Photos  # noqa: E402
 from colorkit.testing import save_tiny_checkpoint  # noqa: E402
+from colorkit.zoo import DEFAULT_MODEL  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -200,7 +202,8 @@ def downloaded(folder: Path, name: str) -> Path:
 def screenshot(driver, name: str) -> None:
     if SCREENSHOTS:
         Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
-        driver.save_screenshot(str(Path(SCREENSHOTS) / f"serve-{name}.png"))
+        shot = Image.open(io.BytesIO(driver.get_screenshot_as_png())).convert("RGB")
+        shot.quantize(256, method=Image.Quantize.MEDIANCUT).save(Path(SCREENSHOTS) / f"serve-{name}.png", optimize=True)  # a small file for the docs
 
 
 def ab_distance(rgb: np.ndarray, colour: str) -> float:
@@ -245,6 +248,25 @@ def test_colour_a_photo_add_a_hint_and_download(page, tmp_path, downloads):
     wait_results(page, card, 3)
     assert card.find_elements(By.CSS_SELECTOR, ".hint-list li") == []
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(result_png(page, card))).convert("RGB")), first)
+
+
+def test_a_portrait_with_the_shipped_model_side_by_side_and_with_the_slider(page, tmp_path):
+    """The pretrained model picked from the list colours a public-domain portrait (Grace Hopper, U.S.
+    Navy, shipped with matplotlib) at its own size; the slider uncovers the gray as it moves."""
+    Image.open(sample_photos()["grace_hopper"]).convert("L").save(tmp_path / "grace_hopper.jpg", quality=92)
+    Select(page.find_element(By.ID, "model")).select_by_value(DEFAULT_MODEL)
+    drop(page, tmp_path / "grace_hopper.jpg")
+    card = cards(page)[0]
+    wait_results(page, card, 1)
+    result = np.asarray(Image.open(io.BytesIO(result_png(page, card))).convert("RGB"))
+    assert result.shape == (600, 512, 3)
+    assert np.abs(rgb_to_lab_np(result)[..., 1:]).mean() > 1  # colour, not gray
+    screenshot(page, "page")
+    card.find_element(By.CSS_SELECTOR, ".view-slider").click()
+    slider = card.find_element(By.CSS_SELECTOR, ".reveal")
+    page.execute_script("arguments[0].value = 30; arguments[0].dispatchEvent(new Event('input'))", slider)
+    assert card.find_element(By.CSS_SELECTOR, ".before").value_of_css_property("clip-path") == "inset(0px 70% 0px 0px)"
+    screenshot(page, "slider")
 
 
 def test_a_16_bit_scan_downloads_as_16_bit(page, tmp_path, downloads):

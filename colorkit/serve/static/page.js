@@ -48,7 +48,7 @@ class Card {
     side.addEventListener("change", () => this.part(".views").className = "views side");
     slider.addEventListener("change", () => this.part(".views").className = "views slider");
     this.part(".actual").addEventListener("change", (e) => this.el.classList.toggle("actual-size", e.target.checked));
-    this.part(".slider").addEventListener("input", (e) => {
+    this.part(".reveal").addEventListener("input", (e) => {
       this.part(".before").style.clipPath = `inset(0 ${100 - Number(e.target.value)}% 0 0)`;
     });
     for (const img of this.el.querySelectorAll(".frame img")) {
