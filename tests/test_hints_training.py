@@ -75,6 +75,11 @@ def test_validate_names_the_bad_hints_key(tmp_path, photos, extra, message):
     assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1 and "hints" in result.output
 
 
+def test_colorkit_plugins_lists_the_hint_samplers():
+    result = cli("plugins")
+    assert result.exit_code == 0 and "Hint samplers" in result.output and "points" in result.output
+
+
 def test_validate_shows_the_sampler(tmp_path, photos):
     result = cli("validate", hint_recipe(tmp_path, photos))
     assert result.exit_code == 0 and "hints points" in result.output, result.output

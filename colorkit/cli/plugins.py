@@ -30,7 +30,7 @@ def plugins(as_json: bool = typer.Option(False, "--json", help="Print JSON inste
     for kind, registry in host.registries.items():
         if not registry.entries:
             continue
-        t = Table(title=kind.capitalize())
+        t = Table(title=kind.replace("_", " ").capitalize())
         for col in ("name", "plugin", "description"):
             t.add_column(col, overflow="fold")
         for name in registry.names():

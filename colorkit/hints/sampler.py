@@ -36,7 +36,7 @@ class PointsOptions(OptionsSchema):
 
 
 class PointsSampler:
-    """Points after Zhang et al. 2017: none (``p_none``) or a geometric number of mean-ab patches.
+    """Points after Zhang et al. 2017: often none, else a geometric number of patches revealing the mean true ab.
 
     Per image: no hint with probability ``p_none``; otherwise ``n`` points, ``n`` geometric on
     1, 2, ... with mean ``mean_points`` and capped at ``max_points``. Each point is at a uniform
