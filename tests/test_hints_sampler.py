@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -68,15 +69,32 @@ def test_one_pixel_points_reveal_the_truth_there():
     assert torch.equal(hints[:, :2][mask], ab[mask])
 
 
-def test_a_later_point_overwrites_an_earlier_one():
-    # on a constant truth every patch has the same mean, so overlaps cannot be told apart: use a ramp
-    ramp = torch.arange(8.0).repeat(8, 1) / 8
-    ab = torch.stack([ramp, ramp.T])[None].repeat(300, 1, 1, 1)
-    _, hints = sample(size=8, batch=300, ab=ab, p_none=0.0, mean_points=6, max_patch=3)
-    # each image's hint values are a patch mean, constant over a union of squares: never a blend
-    means = {round(float(v), 5) for v in hints[:, 0][hints[:, 2] > 0]}
-    possible = {round(float(ramp[:, x0:x1].mean()), 5) for x0 in range(8) for x1 in range(x0 + 1, min(x0 + 3, 8) + 1)}
-    assert means <= possible
+def reference_points(ab: torch.Tensor, seed: int, p_none: float, mean_points: float, max_points: int, max_patch: int) -> torch.Tensor:
+    """The points sampler written point by point, drawing the same numbers in the same order (uniform places)."""
+    b, _, h, w = ab.shape
+    gen = torch.Generator().manual_seed(seed)
+    none = torch.rand(b, generator=gen) < p_none
+    u = torch.rand(b, generator=gen)
+    sides = torch.randint(1, max_patch + 1, (b, max_points), generator=gen)
+    ys = torch.randint(0, h, (b, max_points), generator=gen)
+    xs = torch.randint(0, w, (b, max_points), generator=gen)
+    out = torch.zeros(b, 3, h, w)
+    for i in range(b):
+        n = 0 if none[i] else min(max_points, 1 + int(np.floor(np.log1p(-float(u[i])) / np.log1p(-1 / mean_points))))
+        for k in range(n):
+            side, y, x = int(sides[i, k]), int(ys[i, k]), int(xs[i, k])
+            top, left = y - (side - 1) // 2, x - (side - 1) // 2  # an odd side centred, as render_hints does
+            rows, cols = slice(max(top, 0), min(top + side, h)), slice(max(left, 0), min(left + side, w))
+            out[i, :2, rows, cols] = ab[i, :, rows, cols].mean(dim=(1, 2))[:, None, None]  # later points overwrite
+            out[i, 2, rows, cols] = 1
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_it_matches_the_sampler_written_point_by_point(seed):
+    options = {"p_none": 0.2, "mean_points": 6.0, "max_points": 10, "max_patch": 5}
+    ab, hints = sample(size=12, batch=40, seed=seed, **options)
+    assert torch.allclose(hints, reference_points(ab, seed, **options), atol=1e-6)
 
 
 def test_gaussian_places_gather_around_the_centre():
