@@ -93,6 +93,8 @@ def test_hand_written_pixels_are_written_back_as_they_were():
     ({"x": 5, "y": 5, "color": "navy"}, r"'navy' is not a colour"),
     ({"x": 5, "y": 5, "color": [300, 0, 0]}, r"\[r, g, b\] takes three whole numbers in 0..255"),
     ({"x": 5, "y": 5, "color": [1, 2]}, r"\[r, g, b\] takes three whole numbers"),
+    ({"x": 5, "y": 5, "color": 5}, r"key 'color': 5 is not a colour: write '#rrggbb'"),
+    ({"x": 5, "y": 5, "ab": "blue"}, r"key 'ab': 'blue': ab takes two numbers"),
     ({"x": 5, "y": 5, "ab": [1, 120]}, r"key 'ab': \[1, 120\]: ab takes two numbers \[a, b\] in \[-110, 110\]"),
     ({"x": 5, "y": 5, "color": "#000000", "ab": [1, 2]}, r"hints\[0\]: give exactly one of 'color' and 'ab' \(it has both\)"),
     ({"x": 5, "y": 5}, r"hints\[0\]: give exactly one of 'color' and 'ab' \(it has neither\)"),

@@ -47,20 +47,20 @@ class _HintEntry(_Part):
     radius: float = Field(0.0, ge=0)
     frame: int | None = Field(None, ge=0)
 
-    @field_validator("color")
+    @field_validator("color", mode="before")
     @classmethod
     def _color(cls, value):
-        if isinstance(value, str):
-            if not _HEX.fullmatch(value):
-                raise ValueError(f"{value!r} is not a colour: write '#rrggbb' (six hex digits) or [r, g, b] in 0..255")
-        elif len(value) != 3 or not all(type(v) is int and 0 <= v <= 255 for v in value):
-            raise ValueError(f"{value!r} is not a colour: [r, g, b] takes three whole numbers in 0..255")
+        if isinstance(value, list):
+            if len(value) != 3 or not all(type(v) is int and 0 <= v <= 255 for v in value):
+                raise ValueError(f"{value!r} is not a colour: [r, g, b] takes three whole numbers in 0..255")
+        elif value is not None and not (isinstance(value, str) and _HEX.fullmatch(value)):
+            raise ValueError(f"{value!r} is not a colour: write '#rrggbb' (six hex digits) or [r, g, b] in 0..255")
         return value
 
-    @field_validator("ab")
+    @field_validator("ab", mode="before")
     @classmethod
     def _ab(cls, value):
-        if len(value) != 2 or not all(type(v) in (int, float) and abs(v) <= AB_SCALE for v in value):
+        if value is not None and not (isinstance(value, list) and len(value) == 2 and all(type(v) in (int, float) and abs(v) <= AB_SCALE for v in value)):
             raise ValueError(f"{value!r}: ab takes two numbers [a, b] in [-{AB_SCALE:g}, {AB_SCALE:g}] (LAB units)")
         return value
 
@@ -95,7 +95,7 @@ def _problem(exc: ValidationError) -> str:
     if kind == "model_type":
         return f"{_where(loc)}: should be a table of x, y and a colour, not {first['input']!r}"
     msg = msg.removeprefix("Value error, ")
-    if kind in ("float_type", "int_type", "string_type", "list_type", "dict_type", "model_type", "literal_error"):
+    if kind in ("float_type", "int_type", "string_type", "list_type", "dict_type", "literal_error"):
         msg += f", not {first['input']!r}"
     return f"{_where(loc)}: {msg}"
 
