@@ -25,10 +25,12 @@ from colorkit.inference.colorizer import find_checkpoint
 def _differences(saved: dict, wanted: dict, added: int) -> list[str]:
     """What differs between the saved network and the wanted one that takes ``added`` more input channels."""
     out = []
-    saved = dict(saved, in_channels=saved.get("in_channels") + added) if added and isinstance(saved.get("in_channels"), int) else saved
     for key in ("name", "in_channels", "out_channels"):
-        if saved.get(key) != wanted.get(key):
-            out.append(f"{key} {saved.get(key)!r} (recipe: {wanted.get(key)!r})")
+        have, shown = saved.get(key), repr(saved.get(key))
+        if key == "in_channels" and added and isinstance(have, int):
+            have, shown = have + added, f"{have!r} + {added} hint channels"
+        if have != wanted.get(key):
+            out.append(f"{key} {shown} (recipe: {wanted.get(key)!r})")
     saved_args, wanted_args = saved.get("args") or {}, wanted.get("args") or {}
     for key in sorted(set(saved_args) | set(wanted_args)):
         if saved_args.get(key, "(unset)") != wanted_args.get(key, "(unset)"):
