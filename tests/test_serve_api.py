@@ -14,6 +14,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 from pathlib import Path
 
@@ -256,6 +257,33 @@ def test_tabs_at_once_get_their_own_photos(server):
     for i, result in results.items():
         assert result.shape == photos[i].shape
         assert np.abs(rgb_to_lab_np(photos[i])[..., 0] - rgb_to_lab_np(result)[..., 0]).mean() < 1.5
+
+
+def test_the_model_runs_one_photo_at_a_time(server, monkeypatch):
+    """Requests from several tabs overlap; the network never runs two of them at once."""
+    from colorkit.inference.colorizer import Colorizer
+
+    client, _, _ = server
+    running, most = [0], [0]
+    real = Colorizer.predict_many
+
+    def predict_many(self, *args, **kwargs):
+        running[0] += 1
+        most[0] = max(most[0], running[0])
+        time.sleep(0.05)  # long enough for the other requests to arrive meanwhile
+        try:
+            return real(self, *args, **kwargs)
+        finally:
+            running[0] -= 1
+
+    monkeypatch.setattr(Colorizer, "predict_many", predict_many)
+    ids = [upload(client, png(photo(seed=i))).json()["id"] for i in range(3)]
+    threads = [threading.Thread(target=colour, args=(client, i)) for i in ids for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert most[0] == 1
 
 
 def test_serve_without_the_web_extra_says_how_to_install_it(monkeypatch):
