@@ -92,6 +92,13 @@ def colour(client, photo_id: str, **body):
     return client.post(f"/api/photos/{photo_id}/colour", json=body)
 
 
+def result(client, photo_id: str) -> bytes:
+    """The download of the latest colouring: the PNG ``colorize`` would write."""
+    answer = client.get(f"/api/photos/{photo_id}/result.png")
+    assert answer.status_code == 200, answer.text
+    return answer.content
+
+
 def test_the_page_and_its_files_are_served(server):
     client, _, _ = server
     page = client.get("/")
@@ -128,9 +135,13 @@ def test_a_photo_is_coloured_at_its_own_size_with_another_model_by_name(server):
         answer = colour(client, described["id"], model=model)
         assert answer.status_code == 200, answer.text
         assert answer.headers["X-Takes-Hints"] == ("1" if model == "hinted.safetensors" else "0")
-        result = np.asarray(Image.open(io.BytesIO(answer.content)))
-        assert result.shape == rgb.shape and png_bit_depth(answer.content) == 8
-        L_in, L_out = rgb_to_lab_np(rgb)[..., 0], rgb_to_lab_np(result)[..., 0]
+        shown = Image.open(io.BytesIO(answer.content))
+        assert shown.format == "JPEG" and shown.size == (61, 37)  # quick to encode at any size
+        data = result(client, described["id"])
+        coloured = np.asarray(Image.open(io.BytesIO(data)))
+        assert coloured.shape == rgb.shape and png_bit_depth(data) == 8
+        assert np.abs(coloured.astype(int) - np.asarray(shown.convert("RGB"), int)).mean() < 3  # the same picture
+        L_in, L_out = rgb_to_lab_np(rgb)[..., 0], rgb_to_lab_np(coloured)[..., 0]
         assert np.abs(L_in - L_out).mean() < 1.5  # the photo's own L, joined with the predicted ab
     gray = np.asarray(Image.open(io.BytesIO(client.get(f"/api/photos/{described['id']}/gray.png").content)))
     assert gray.shape == rgb.shape and np.ptp(gray.astype(int)[..., 0] - gray[..., 2]) == 0
@@ -144,9 +155,9 @@ def test_a_16_bit_scan_gives_a_16_bit_png(server):
     Image.fromarray(ramp).save(buf, "PNG")
     described = upload(client, buf.getvalue(), "scan.png").json()
     assert described["bits"] == 16
-    answer = colour(client, described["id"])
-    assert answer.status_code == 200 and png_bit_depth(answer.content) == 16
-    assert Image.open(io.BytesIO(answer.content)).size == (50, 30)
+    assert colour(client, described["id"]).status_code == 200
+    data = result(client, described["id"])
+    assert png_bit_depth(data) == 16 and Image.open(io.BytesIO(data)).size == (50, 30)
 
 
 @pytest.mark.parametrize(
@@ -206,16 +217,19 @@ def test_hints_change_the_result_and_come_back_as_a_hints_file(server, models_di
     rgb = photo(40, 56)
     (tmp_path / "photo.png").write_bytes(png(rgb))
     photo_id = upload(client, png(rgb)).json()["id"]
-    plain = colour(client, photo_id, hints={"units": "px", "hints": []}).content
+    assert client.get(f"/api/photos/{photo_id}/result.png").json()["detail"] == "photo.png: not coloured yet"
+    colour(client, photo_id, hints={"units": "px", "hints": []})
+    plain = result(client, photo_id)
     document = {"units": "px", "hints": [{"x": 20, "y": 10, "color": "#1f3a93", "radius": 6}, {"x": 50, "y": 35, "color": "#e0c000"}]}
-    hinted = colour(client, photo_id, hints=document).content
+    colour(client, photo_id, hints=document)
+    hinted = result(client, photo_id)
     assert not np.array_equal(np.asarray(Image.open(io.BytesIO(plain))), np.asarray(Image.open(io.BytesIO(hinted))))
     saved = client.get(f"/api/photos/{photo_id}/hints.json").json()
     assert parse_hints(saved, 56, 40, "saved") == pytest.approx(parse_hints(document, 56, 40, "sent"))
     (tmp_path / "photo.hints.json").write_text(json.dumps(saved))
-    result = cli("colorize", models_dir / "hinted.safetensors", tmp_path / "photo.png", "--hints", tmp_path / "photo.hints.json",
+    ran = cli("colorize", models_dir / "hinted.safetensors", tmp_path / "photo.png", "--hints", tmp_path / "photo.hints.json",
                  "-o", tmp_path / "out.png", "--device", "cpu", "--backend", "torch")
-    assert result.exit_code == 0, result.output
+    assert ran.exit_code == 0, ran.output
     assert np.array_equal(np.asarray(Image.open(tmp_path / "out.png")), np.asarray(Image.open(io.BytesIO(hinted))))
 
 
@@ -246,7 +260,7 @@ def test_tabs_at_once_get_their_own_photos(server):
         for _ in range(2):
             answer = colour(client, photo_id, model=["hinted.safetensors", "runs/good-run"][i % 2])
             assert answer.status_code == 200, answer.text
-        results[i] = np.asarray(Image.open(io.BytesIO(answer.content)))
+        results[i] = np.asarray(Image.open(io.BytesIO(result(client, photo_id))))
 
     threads = [threading.Thread(target=tab, args=(i,)) for i in range(3)]
     for t in threads:
@@ -254,9 +268,9 @@ def test_tabs_at_once_get_their_own_photos(server):
     for t in threads:
         t.join()
     assert sorted(results) == [0, 1, 2]  # a tab that failed left no result (its assertion is printed)
-    for i, result in results.items():
-        assert result.shape == photos[i].shape
-        assert np.abs(rgb_to_lab_np(photos[i])[..., 0] - rgb_to_lab_np(result)[..., 0]).mean() < 1.5
+    for i, coloured in results.items():
+        assert coloured.shape == photos[i].shape
+        assert np.abs(rgb_to_lab_np(photos[i])[..., 0] - rgb_to_lab_np(coloured)[..., 0]).mean() < 1.5
 
 
 def test_the_model_runs_one_photo_at_a_time(server, monkeypatch):

@@ -6,9 +6,10 @@
 - ``POST /api/photos``: the photo file as the request body, its name in ``X-Filename``
   (percent-encoded); answers the photo's id, size and bit depth;
 - ``GET /api/photos/ID/gray.png``: the photo in gray, at its own size;
-- ``POST /api/photos/ID/colour``: ``{"model": NAME, "hints": HINTS-DOCUMENT}`` -> the coloured PNG
-  (``X-Takes-Hints: 1`` when the model takes hints);
-- ``GET /api/photos/ID/hints.json``: the hints of its latest colouring, as a hints file.
+- ``POST /api/photos/ID/colour``: ``{"model": NAME, "hints": HINTS-DOCUMENT}`` -> the coloured
+  photo to show, a JPEG (``X-Takes-Hints: 1`` when the model takes hints);
+- ``GET /api/photos/ID/result.png`` and ``GET /api/photos/ID/hints.json``: the downloads of its
+  latest colouring, the PNG as ``colorize`` writes it and the hints as a hints file.
 
 Every failure answers ``{"detail": "one line"}``: 413 over the upload limit, 404 for an id the server
 does not hold, 422 for a file, model or hint that cannot be used. Only requests addressed to a loopback
@@ -28,7 +29,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from colorkit.errors import ColorkitError
 from colorkit.serve.models import ModelChoices
-from colorkit.serve.photos import Photos, PhotoGone, colour, display_name, gray_png, hints_file, read_hints
+from colorkit.serve.photos import Photos, PhotoGone, colour, display_name, gray_png, hints_file, read_hints, result_png
 
 STATIC = {"page.js": "text/javascript", "page.css": "text/css"}
 """The page's files besides ``index.html``, with their media types."""
@@ -115,8 +116,11 @@ def create_web_app(models: ModelChoices, photos: Photos, *, max_upload_bytes: in
             return colour(photo, colorizer, hints, models.lock), colorizer.takes_hints
 
         data, takes_hints = await run_in_threadpool(work)
-        headers = {"X-Takes-Hints": "1" if takes_hints else "0"}
-        return Response(data, media_type="image/png", headers=headers)
+        return Response(data, media_type="image/jpeg", headers={"X-Takes-Hints": "1" if takes_hints else "0"})
+
+    @app.get("/api/photos/{photo_id}/result.png")
+    def result(photo_id: str) -> Response:
+        return Response(result_png(photos.get(photo_id), models.lock), media_type="image/png")
 
     @app.get("/api/photos/{photo_id}/hints.json")
     def hints(photo_id: str) -> Response:

@@ -2,9 +2,10 @@
 
 An upload is written to the server's temporary folder only while it is decoded (Pillow, tifffile and
 OpenCV read files), then deleted; the photo lives on as arrays. Each upload gets its own random id,
-so several tabs never see each other's photos; the last :data:`KEEP_PHOTOS` are kept. The coloured
-file is what ``colorize`` writes for a PNG: the photo's own size, 16 bits where the scan had 16, its
-EXIF, ICC profile and DPI (the encoders of :mod:`colorkit.data.encode`).
+so several tabs never see each other's photos; the last :data:`KEEP_PHOTOS` are kept. The page shows
+a JPEG of the result (:func:`colour`); the download is what ``colorize`` writes for a PNG
+(:func:`result_png`): the photo's own size, 16 bits where the scan had 16, its EXIF, ICC profile and
+DPI (the encoders of :mod:`colorkit.data.encode`), joined from the network's ab kept in memory.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from __future__ import annotations
 import secrets
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePath
 
 import numpy as np
+import torch
 from PIL import Image
 
 from colorkit.data.depth16 import join_l16, read_l16
@@ -50,8 +52,8 @@ class Photo:
     rgb: np.ndarray
     meta: Metadata
     l16: np.ndarray | None
-    hints: list[Hint] = field(default_factory=list)
-    """The hints of the latest colouring (what the page's hints file holds)."""
+    latest: tuple[Colorizer, torch.Tensor, list[Hint]] | None = None
+    """Of the latest colouring: the model, its ab at the network's size and the hints (the downloads)."""
 
     @property
     def size(self) -> tuple[int, int]:
@@ -118,16 +120,31 @@ def read_hints(photo: Photo, document: dict | None) -> list[Hint]:
 
 
 def colour(photo: Photo, colorizer: Colorizer, hints: list[Hint], lock: threading.Lock) -> bytes:
-    """The coloured photo as PNG bytes (16-bit for a 16-bit scan); the network and the join run under
-    ``lock``, the encoding after it. The photo remembers ``hints``."""
+    """The coloured photo to show, a JPEG at its own size (quick to encode: a 12-megapixel PNG takes
+    seconds, see :func:`result_png`); the network and the join run under ``lock``."""
     with lock:
         ab = colorizer.predict_many([photo.rgb], [hints])  # a model without hint channels refuses non-empty hints
-        rgb = None if photo.l16 is not None else colorizer.join(photo.rgb, ab)
+        rgb = colorizer.join(photo.rgb, ab)
+    photo.latest = (colorizer, ab, list(hints))
+    return encode8(rgb, Path("view.jpg"))
+
+
+def latest(photo: Photo) -> tuple[Colorizer, torch.Tensor, list[Hint]]:
+    if photo.latest is None:
+        raise ColorkitError(f"{photo.name}: not coloured yet")
+    return photo.latest
+
+
+def result_png(photo: Photo, lock: threading.Lock) -> bytes:
+    """The latest result as ``colorize`` writes it to PNG: the photo's own size, 16-bit for a 16-bit
+    scan, its EXIF, ICC profile and DPI (joined again from the kept ab, under ``lock``)."""
+    colorizer, ab, _ = latest(photo)
+    with lock:
         rgb16 = join_l16(photo.l16, ab) if photo.l16 is not None else None
-    photo.hints = list(hints)
+        rgb = colorizer.join(photo.rgb, ab) if rgb16 is None else None
     return png16(rgb16, photo.meta) if rgb16 is not None else encode8(rgb, Path("result.png"), photo.meta)
 
 
 def hints_file(photo: Photo) -> dict:
-    """The photo's latest hints as a document ``colorkit colorize --hints`` reads."""
-    return hints_document(photo.hints, *photo.size)
+    """The hints of the latest colouring as a document ``colorkit colorize --hints`` reads."""
+    return hints_document(latest(photo)[2], *photo.size)

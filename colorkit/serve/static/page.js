@@ -107,7 +107,7 @@ class Card {
       this.el.dataset.results = String(Number(this.el.dataset.results || 0) + 1);
       this.el.dataset.hintsUsed = String(sendHints ? this.hints.length : 0);
       this.part(".body").hidden = false;
-      this.part(".download-png").href = url;
+      this.part(".download-png").href = `/api/photos/${this.photo.id}/result.png?n=${this.el.dataset.results}`;
       this.showHints(takesHints[model]);
     } catch (e) {
       this.fail(`the server did not answer (${e.message}); is colorkit serve still running?`);
