@@ -1,5 +1,6 @@
 """The page's latency: from the upload of a photo to its first coloured result through the API of
-``colorkit serve`` (what the page does: upload, then colour), beside the same photo through
+``colorkit serve`` (what the page does: upload, then colour; the page shows a JPEG), and the download
+of the PNG, beside the same photo through
 ``colorkit colorize`` (the whole command, and its work alone in this process: decode, network, join,
 PNG encode). CPU; prints, asserts nothing.
 
@@ -43,16 +44,20 @@ def post(url: str, data: bytes, headers: dict) -> tuple[bytes, dict]:
         return answer.read(), dict(answer.headers)
 
 
-def through_the_page(base: str, photo: Path, model: str) -> tuple[float, float, float]:
-    """Seconds: upload, colour, and upload + colour (the first coloured result)."""
+def through_the_page(base: str, photo: Path, model: str) -> tuple[float, float, float, float]:
+    """Seconds: upload, colour (the JPEG the page shows), upload + colour (the first coloured result),
+    and the download of the PNG that ``colorize`` would write."""
     start = time.perf_counter()
     described, _ = post(base + "api/photos", photo.read_bytes(), {"X-Filename": photo.name})
     uploaded = time.perf_counter()
     photo_id = json.loads(described)["id"]
-    png, _ = post(f"{base}api/photos/{photo_id}/colour", json.dumps({"model": model}).encode(), {"Content-Type": "application/json"})
+    shown, _ = post(f"{base}api/photos/{photo_id}/colour", json.dumps({"model": model}).encode(), {"Content-Type": "application/json"})
     done = time.perf_counter()
-    assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    return uploaded - start, done - uploaded, done - start
+    with urllib.request.urlopen(f"{base}api/photos/{photo_id}/result.png", timeout=600) as answer:
+        png = answer.read()
+    downloaded = time.perf_counter()
+    assert shown[:2] == b"\xff\xd8" and png[:8] == b"\x89PNG\r\n\x1a\n"
+    return uploaded - start, done - uploaded, done - start, downloaded - done
 
 
 def through_colorize(model: str, photo: Path, out: Path) -> float:
@@ -99,7 +104,7 @@ def main() -> None:
                 model = json.load(answer)["default"]
             colorizer = Colorizer.load(args.model, device="cpu")
             print(f"model {args.model}, CPU, {args.threads} torch thread(s); the three ways alternate, {args.repeat} rounds; seconds as fastest / median")
-            print(f"{'photo':8} {'page: upload':>13} {'colour':>12} {'first result':>13} | {'colorize command':>17} {'colorize work':>14} | page - work")
+            print(f"{'photo':8} {'page: upload':>13} {'colour':>12} {'first result':>13} {'PNG download':>13} | {'colorize command':>17} {'colorize work':>14} | page - work")
             for label, photo in photos.items():
                 through_the_page(base, photo, model)  # warm-up: first-call costs of both sides
                 in_process(colorizer, photo, tmp / "work.png")
@@ -113,7 +118,7 @@ def main() -> None:
                     return f"{min(values):.2f} / {statistics.median(values):.2f}"
 
                 first = [p[2] for p in page]
-                print(f"{label:8} {both([p[0] for p in page]):>13} {both([p[1] for p in page]):>12} {both(first):>13} | "
+                print(f"{label:8} {both([p[0] for p in page]):>13} {both([p[1] for p in page]):>12} {both(first):>13} {both([p[3] for p in page]):>13} | "
                       f"{both(command):>17} {both(work):>14} | {min(first) - min(work):+.2f}")
         finally:
             server.send_signal(signal.SIGINT)

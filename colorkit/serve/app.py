@@ -5,7 +5,7 @@
 - ``GET /api/models``: the model names the page can pick, and the default;
 - ``POST /api/photos``: the photo file as the request body, its name in ``X-Filename``
   (percent-encoded); answers the photo's id, size and bit depth;
-- ``GET /api/photos/ID/gray.png``: the photo in gray, at its own size;
+- ``GET /api/photos/ID/gray.jpg``: the photo in gray, at its own size;
 - ``POST /api/photos/ID/colour``: ``{"model": NAME, "hints": HINTS-DOCUMENT}`` -> the coloured
   photo to show, a JPEG (``X-Takes-Hints: 1`` when the model takes hints);
 - ``GET /api/photos/ID/result.png`` and ``GET /api/photos/ID/hints.json``: the downloads of its
@@ -29,7 +29,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from colorkit.errors import ColorkitError
 from colorkit.serve.models import ModelChoices
-from colorkit.serve.photos import Photos, PhotoGone, colour, display_name, gray_png, hints_file, read_hints, result_png
+from colorkit.serve.photos import Photos, PhotoGone, colour, display_name, gray_jpeg, hints_file, read_hints, result_png
 
 STATIC = {"page.js": "text/javascript", "page.css": "text/css"}
 """The page's files besides ``index.html``, with their media types."""
@@ -95,9 +95,9 @@ def create_web_app(models: ModelChoices, photos: Photos, *, max_upload_bytes: in
         photo_id, photo = await run_in_threadpool(photos.add, bytes(body), name)
         return photo.describe(photo_id)
 
-    @app.get("/api/photos/{photo_id}/gray.png")
+    @app.get("/api/photos/{photo_id}/gray.jpg")
     def gray(photo_id: str) -> Response:
-        return Response(gray_png(photos.get(photo_id)), media_type="image/png")
+        return Response(gray_jpeg(photos.get(photo_id)), media_type="image/jpeg")
 
     @app.post("/api/photos/{photo_id}/colour")
     async def colour_photo(photo_id: str, request: Request) -> Response:

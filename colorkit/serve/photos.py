@@ -108,9 +108,9 @@ class Photos:
             return self._photos[photo_id]
 
 
-def gray_png(photo: Photo) -> bytes:
-    """The photo as the network sees it (its gray), an 8-bit PNG at its own size, for the page."""
-    return encode8(np.asarray(Image.fromarray(photo.rgb).convert("L").convert("RGB")), Path("gray.png"), Metadata(dpi=photo.meta.dpi))
+def gray_jpeg(photo: Photo) -> bytes:
+    """The photo in gray at its own size, a JPEG for the page to show beside the colour."""
+    return encode8(np.asarray(Image.fromarray(photo.rgb).convert("L")), Path("gray.jpg"))
 
 
 def read_hints(photo: Photo, document: dict | None) -> list[Hint]:

@@ -64,7 +64,7 @@ class Card {
     if (!response.ok) { this.fail(await problem(response)); return; }
     this.photo = await response.json();
     this.part(".info").textContent = `${this.photo.width} x ${this.photo.height} px, ${this.photo.bits}-bit`;
-    const gray = `/api/photos/${this.photo.id}/gray.png`;
+    const gray = `/api/photos/${this.photo.id}/gray.jpg`;
     this.part(".gray").src = gray;
     this.part(".before").src = gray;
     const stem = this.photo.name.replace(/\.[^.]*$/, "") || "photo";
