@@ -34,7 +34,7 @@ from colorkit.serve.photos import Photos, PhotoGone, colour, display_name, gray_
 STATIC = {"page.js": "text/javascript", "page.css": "text/css"}
 """The page's files besides ``index.html``, with their media types."""
 
-LOOPBACK_NAMES = ("127.0.0.1", "localhost")
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 
 class TooLarge(ColorkitError):
@@ -49,7 +49,8 @@ def create_web_app(models: ModelChoices, photos: Photos, *, max_upload_bytes: in
     """The app: ``models`` to pick from, ``photos`` to hold uploads, uploads up to ``max_upload_bytes``;
     requests are answered when addressed to a loopback name or ``host`` (any name for 0.0.0.0 or ::)."""
     app = FastAPI(title="colorkit", docs_url=None, redoc_url=None, openapi_url=None)
-    allowed = ["*"] if host in ("0.0.0.0", "::", "") else list(dict.fromkeys([*LOOPBACK_NAMES, host]))
+    named = f"[{host}]" if ":" in host else host  # an IPv6 address is written in brackets in a Host header
+    allowed = ["*"] if host in ("0.0.0.0", "::", "") else list(dict.fromkeys([*LOOPBACK_NAMES, named]))
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed)
     files = {name: (_static(name), kind) for name, kind in STATIC.items()}
     page = _static("index.html")
