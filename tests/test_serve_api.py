@@ -315,9 +315,10 @@ def test_serve_with_a_model_it_cannot_load_is_one_line(tmp_path):
     assert "nosuch.safetensors" in result.output
 
 
-def test_the_command_prints_the_url_warns_off_loopback_and_leaves_nothing(models_dir, tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_the_command_prints_the_url_warns_off_loopback_and_leaves_nothing(models_dir, tmp_path, stop):
     """``colorkit serve MODEL --host 0.0.0.0 --port 0`` in a process of its own: the URL it prints
-    answers, a warning names the exposure, and Ctrl-C leaves its temporary folder removed."""
+    answers, a warning names the exposure, and Ctrl-C or SIGTERM leaves its temporary folder removed."""
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     env = dict(os.environ, TMPDIR=str(tmp), OMP_NUM_THREADS="1")
@@ -327,12 +328,18 @@ def test_the_command_prints_the_url_warns_off_loopback_and_leaves_nothing(models
         line = proc.stdout.readline()
         url = re.search(r"http://\S+/", line)
         assert url, (line, proc.stderr.read() if proc.poll() is not None else "")
-        assert [p.name.startswith("colorkit-serve-") for p in tmp.iterdir()] == [True]
+        assert len(ours(tmp)) == 1, sorted(p.name for p in tmp.iterdir())
         port = url.group(0).rsplit(":", 1)[1].strip("/")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/models", timeout=30) as answer:
             assert json.load(answer)["default"] == "plain.safetensors"
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop)
         _, stderr = proc.communicate(timeout=60)
     assert "warning: listening on 0.0.0.0" in stderr
-    assert list(tmp.iterdir()) == []
+    assert proc.returncode == (130 if stop == signal.SIGINT else 143)
+    assert ours(tmp) == []
+
+
+def ours(folder: Path) -> list[Path]:
+    """The temporary folders of ``colorkit serve`` in ``folder`` (torch may keep caches there too)."""
+    return [p for p in folder.iterdir() if p.name.startswith("colorkit-serve-")]

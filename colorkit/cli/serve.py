@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import signal
 import socket
 import tempfile
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Optional
 import typer
 from rich.markup import escape
 
-from colorkit.cli.common import catch_errors, err, out
+from colorkit.cli.common import EXIT_TERMINATED, catch_errors, err, out
 from colorkit.data.images import set_max_pixels
 from colorkit.errors import ColorkitError
 from colorkit.serve import require
@@ -73,10 +74,19 @@ def serve(
         err.print(f"[yellow]warning:[/] listening on {escape(host)}: other computers that reach it can use the page and the model", highlight=False)
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
-    with tempfile.TemporaryDirectory(prefix="colorkit-serve-") as folder:  # uploads are decoded here, then deleted
-        app = create_web_app(models, Photos(Path(folder)), max_upload_bytes=int(max_upload_mb * 1e6), host=host)
-        out.print(f"colorkit serve: open http://{shown}:{bound}/ in a browser (Ctrl-C stops it)", highlight=False)
-        uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
+    # uvicorn stops gracefully on SIGTERM, then raises it again: as an exit here, so the folder is removed
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        with tempfile.TemporaryDirectory(prefix="colorkit-serve-") as folder:  # uploads are decoded here, then deleted
+            app = create_web_app(models, Photos(Path(folder)), max_upload_bytes=int(max_upload_mb * 1e6), host=host)
+            out.print(f"colorkit serve: open http://{shown}:{bound}/ in a browser (Ctrl-C stops it)", highlight=False)
+            uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _terminated(signum, frame) -> None:
+    raise SystemExit(EXIT_TERMINATED)
 
 
 def register(app: typer.Typer) -> None:
