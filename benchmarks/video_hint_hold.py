@@ -23,18 +23,20 @@ import numpy as np
 
 
 def hold(colorizer, frames: list[np.ndarray], hints: list, batch_size: int = 8) -> dict:
-    """Per frame: PSNR (dB, against the frames themselves) without and with ``hints``, the hints carried, the cuts."""
+    """Per frame: PSNR (dB, against the frames themselves) without ``hints``, with them carried, and
+    with them on frame 0 only (``min_trust`` above 1 ends every hint after its keyframe: what the
+    stabiliser's memory alone keeps of them); the hints carried, the cuts."""
     from colorkit.metrics import psnr
     from colorkit.video.hints import HintCarrier
     from colorkit.video.pipeline import colour_batch
     from colorkit.video.stabilize import Stabilizer
 
-    carrier = HintCarrier(hints, source="truth")
-    plain, hinted = Stabilizer(), Stabilizer()
-    scores: dict[str, list[float]] = {"none": [], "hints": []}
+    carrier, keyframe_only = HintCarrier(hints, source="truth"), HintCarrier(hints, source="truth", min_trust=2.0)
+    plain, hinted, once = Stabilizer(), Stabilizer(), Stabilizer()
+    scores: dict[str, list[float]] = {"none": [], "hints": [], "frame 0 only": []}
     for start in range(0, len(frames), batch_size):
         batch = frames[start : start + batch_size]
-        for name, stab, carried in (("none", plain, None), ("hints", hinted, carrier)):
+        for name, stab, carried in (("none", plain, None), ("hints", hinted, carrier), ("frame 0 only", once, keyframe_only)):
             coloured = colour_batch(colorizer, batch, stab, plain=False, carrier=carried)["stabilised"]
             scores[name] += [psnr(c, f) for c, f in zip(coloured, batch)]
     return {"psnr": scores, "hints_carried": carrier.counts, "cuts": hinted.cut_frames}
@@ -42,19 +44,20 @@ def hold(colorizer, frames: list[np.ndarray], hints: list, batch_size: int = 8) 
 
 def table(result: dict, every: int) -> str:
     """Mean PSNR per block of ``every`` frames until the first cut, then one line for the rest."""
-    none, hinted, counts = result["psnr"]["none"], result["psnr"]["hints"], result["hints_carried"]
-    end = result["cuts"][0] if result["cuts"] else len(none)
-    lines = ["| frames | hints carried | PSNR no hints | PSNR hints | gain (dB) |", "|---|---:|---:|---:|---:|"]
+    psnr, counts = result["psnr"], result["hints_carried"]
+    end = result["cuts"][0] if result["cuts"] else len(counts)
+    lines = ["| frames | hints carried | PSNR no hints | PSNR hints carried | gain (dB) | gain, hints on frame 0 only |",
+             "|---|---:|---:|---:|---:|---:|"]
 
     def row(a: int, b: int, label: str) -> None:
-        n, h = float(np.mean(none[a:b])), float(np.mean(hinted[a:b]))
-        lines.append(f"| {label} | {min(counts[a:b])}-{max(counts[a:b])} | {n:.2f} | {h:.2f} | {h - n:+.2f} |")
+        n, h, o = (float(np.mean(psnr[k][a:b])) for k in ("none", "hints", "frame 0 only"))
+        lines.append(f"| {label} | {min(counts[a:b])}-{max(counts[a:b])} | {n:.2f} | {h:.2f} | {h - n:+.2f} | {o - n:+.2f} |")
 
     for a in range(0, end, every):
         b = min(a + every, end)
         row(a, b, str(a) if b == a + 1 else f"{a}-{b - 1}")
-    if end < len(none):
-        row(end, len(none), f"{end}-{len(none) - 1} (after the cut)")
+    if end < len(counts):
+        row(end, len(counts), f"{end}-{len(counts) - 1} (after the cut)")
     return "\n".join(lines)
 
 
