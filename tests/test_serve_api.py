@@ -195,6 +195,16 @@ def test_a_declared_length_over_the_limit_is_refused_before_reading(server):
     assert answer.status_code == 413 and "huge.tif: 5,000,000 bytes is over the upload limit" in answer.json()["detail"]
 
 
+def test_a_colour_request_over_its_limit_is_refused(server):
+    from colorkit.serve.app import MAX_REQUEST_BYTES
+
+    client, _, _ = server
+    photo_id = upload(client, png(photo(32, 32)), "a.png").json()["id"]
+    hints = {"units": "px", "hints": [{"x": 1, "y": 1, "ab": [1.0, 2.0]}] * (MAX_REQUEST_BYTES // 20)}
+    answer = client.post(f"/api/photos/{photo_id}/colour", json={"hints": hints})
+    assert answer.status_code == 413 and "over the colour request's limit" in answer.json()["detail"]
+
+
 @pytest.mark.parametrize("photo_id", ["nope", "%2e%2e%2fetc", "A" * 22])
 def test_an_unknown_id_is_a_clear_404(server, photo_id):
     client, _, _ = server

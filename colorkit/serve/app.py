@@ -36,9 +36,25 @@ STATIC = {"page.js": "text/javascript", "page.css": "text/css"}
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
+MAX_REQUEST_BYTES = 1 << 20
+"""The largest colour request: a model name and a hints document (thousands of hints fit)."""
+
 
 class TooLarge(ColorkitError):
     """An upload over the byte limit."""
+
+
+async def _read_body(request: Request, limit: int, too_large) -> bytes:
+    """The request's body, refused with ``too_large(what)`` as soon as it passes ``limit`` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large(f"{int(declared):,} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_large("the file")
+    return bytes(body)
 
 
 def _static(name: str) -> bytes:
@@ -83,17 +99,10 @@ def create_web_app(models: ModelChoices, photos: Photos, *, max_upload_bytes: in
         def too_large(size: str) -> TooLarge:
             return TooLarge(f"{name}: {size} is over the upload limit of {max_upload_bytes / 1e6:g} MB (colorkit serve --max-upload-mb)")
 
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > max_upload_bytes:
-            raise too_large(f"{int(declared):,} bytes")
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > max_upload_bytes:
-                raise too_large("the file")
+        body = await _read_body(request, max_upload_bytes, too_large)
         if not body:
             raise ColorkitError(f"{name}: empty file (0 bytes)")
-        photo_id, photo = await run_in_threadpool(photos.add, bytes(body), name)
+        photo_id, photo = await run_in_threadpool(photos.add, body, name)
         return photo.describe(photo_id)
 
     @app.get("/api/photos/{photo_id}/gray.jpg")
@@ -103,8 +112,9 @@ def create_web_app(models: ModelChoices, photos: Photos, *, max_upload_bytes: in
     @app.post("/api/photos/{photo_id}/colour")
     async def colour_photo(photo_id: str, request: Request) -> Response:
         photo = photos.get(photo_id)
+        body = await _read_body(request, MAX_REQUEST_BYTES, lambda size: TooLarge(f"{size} is over the colour request's limit of {MAX_REQUEST_BYTES:,} bytes"))
         try:
-            asked = json.loads(await request.body() or b"{}")
+            asked = json.loads(body or b"{}")
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise ColorkitError("the request is not JSON") from None
         if not isinstance(asked, dict) or not isinstance(asked.get("model", models.default), str):
