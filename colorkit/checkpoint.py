@@ -152,6 +152,11 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
     return tensors, meta
 
 
+INFERENCE_KEYS = ("model", "size", "decoder", "preprocess", "hints")
+"""The checkpoint metadata that inference needs (the rest is training state): what an exported ONNX
+model and a packed pretrained model carry."""
+
+
 def model_description(meta: dict, path: str | Path) -> tuple[dict, int]:
     """The model spec and training resolution a checkpoint's metadata holds (a CheckpointError if it lacks them)."""
     try:

@@ -117,6 +117,17 @@ def test_the_hint_model_colours_with_and_without_hints(hint_run, photos):
     assert plain.shape == hinted.shape == rgb.shape and not np.array_equal(plain, hinted)
 
 
+
+def test_a_packed_hint_model_still_takes_hints(hint_run, tmp_path):
+    from colorkit.zoo import read_card
+
+    result = cli("models", "pack", hint_run, "--name", "tiny-hints", "-o", tmp_path, "--summary", "s", "--licence", "l")
+    assert result.exit_code == 0, result.output
+    _, meta = read_checkpoint(tmp_path / "tiny-hints.safetensors")
+    assert meta["hints"] == {"sampler": "points", "args": {"p_none": 0.25, "max_patch": 3}}
+    assert read_card(tmp_path / "tiny-hints.toml").hints
+    assert Colorizer.load(tmp_path / "tiny-hints.safetensors", device="cpu").takes_hints
+
 def test_validation_with_hints_uses_the_same_hints_every_epoch(hint_run):
     from colorkit.training.trainer import resume_run
 

@@ -43,3 +43,26 @@ def test_colorize_with_no_model_uses_the_shipped_one_offline(tmp_path, monkeypat
 def test_the_fine_tuning_recipe_fits_the_shipped_model():
     result = cli("validate", ROOT / "recipes" / "finetune_faces.toml")
     assert result.exit_code == 0, result.output
+
+
+def test_every_bundled_model_is_intact_small_and_says_its_licence():
+    registry = create_host(entry_points=False).registries["pretrained"]
+    for entry in map(registry.get, registry.names()):
+        card = entry.factory
+        assert entry.plugin == "colorkit.zoo" and card.location() == "bundled"
+        path = card()
+        assert sha256_of(path) == card.weights.sha256 and path.stat().st_size <= MAX_BYTES
+        assert "non-commercial" in card.licence and all(d.licence for d in card.data) and (ROOT / card.recipe).is_file()
+
+
+def test_the_shipped_hint_model_follows_a_hints_file(tmp_path):
+    (photo,) = make_images(tmp_path / "in", count=1, size=128)
+    gray = tmp_path / "gray.png"
+    Image.open(photo).convert("L").save(gray)
+    hints = tmp_path / "centre.hints.json"  # not gray.hints.json, which colorize would pick up for the plain run too
+    hints.write_text('{"units": "fraction", "hints": [{"x": 0.5, "y": 0.5, "ab": [-40, -40], "radius": 0.05}]}')
+    for name, extra in (("plain.png", []), ("hinted.png", ["--hints", hints])):
+        result = cli("colorize", "faces-hints", gray, "-o", tmp_path / name, *extra)
+        assert result.exit_code == 0, result.output
+    plain, hinted = (rgb_to_lab_np(np.asarray(Image.open(tmp_path / n).convert("RGB")))[60:68, 60:68, 1:].mean((0, 1)) for n in ("plain.png", "hinted.png"))
+    assert np.linalg.norm(hinted - np.array([-40, -40])) < np.linalg.norm(plain - np.array([-40, -40])) - 5  # toward the hint

@@ -22,13 +22,12 @@ import torch
 
 from colorkit import __version__
 from colorkit.data.lab import AB_SCALE
+from colorkit.checkpoint import INFERENCE_KEYS
 from colorkit.errors import ColorkitError
 from colorkit.files import atomic_write_bytes
 from colorkit.inference.backends import OnnxBackend, require
 
 OPSET = 18
-INFERENCE_KEYS = ("model", "size", "decoder", "preprocess", "hints")
-"""The checkpoint metadata that inference needs (the rest is training state)."""
 
 
 class _Decoded(torch.nn.Module):

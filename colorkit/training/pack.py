@@ -111,7 +111,7 @@ def pack(
     model = model.to(PRECISIONS[precision])
     out_dir.mkdir(parents=True, exist_ok=True)
     weights = out_dir / f"{name}.safetensors"
-    keep = {k: meta[k] for k in ("model", "decoder", "preprocess", "size", "recipe") if k in meta}
+    keep = {k: meta[k] for k in (*ckpt.INFERENCE_KEYS, "recipe") if k in meta}
     ckpt.save_checkpoint(weights, modules={"model": model}, meta=dict(keep, precision=precision, pretrained=name))
     recipe, env, state = _training(run, file)
     recipe_file = recipe_file or f"recipes/{recipe.get('name', run.name)}.toml"
