@@ -44,6 +44,7 @@ def hint_run(tmp_path_factory, photos) -> Path:
     root = tmp_path_factory.mktemp("hint-run")
     result = cli("run", hint_recipe(root, photos))
     assert result.exit_code == 0, result.output
+    assert "val PSNR with hints" in result.output  # the end summary of a hint run
     (run,) = (root / "runs").iterdir()
     return run
 
@@ -106,6 +107,7 @@ def test_a_run_without_hints_has_no_hint_channels_and_no_hint_metric(tmp_path, p
     _, meta = read_checkpoint(run / "checkpoints" / "last.safetensors")
     assert meta["model"]["in_channels"] == 1 and "hints" not in meta
     assert "val_psnr_hints" not in (run / "metrics.jsonl").read_text()
+    assert "val PSNR with hints" not in result.output
 
 
 def test_the_hint_model_colours_with_and_without_hints(hint_run, photos):

@@ -70,6 +70,8 @@ def _summary(r: TrainResult, as_json: bool = False) -> None:
     ]
     if "val_total" in last:
         rows += [("val loss", f"{last['val_total']:.5f}"), ("val ab-MSE", f"{last['val_ab_mse']:.1f}"), ("val PSNR", f"{last['val_psnr']:.2f} dB")]
+    if "val_psnr_hints" in last:  # a hint model: the same validation photos with their fixed sampled hints
+        rows.append(("val PSNR with hints", f"{last['val_psnr_hints']:.2f} dB"))
     if r.bad_files:
         rows.append(("skipped files", f"{r.bad_files} (listed above)"))
     rows.append(("colorize with", f"colorkit colorize {r.run_dir} PHOTO... -o OUT"))
