@@ -124,6 +124,11 @@ class Colorizer:
         """Whether the network has hint channels (see :mod:`colorkit.hints`)."""
         return self.hints is not None
 
+    def check_hints(self, hints) -> None:
+        """Refuse, in one line, non-empty ``hints`` for a model without hint channels."""
+        if hints and not self.takes_hints:
+            raise ColorkitError(f"{self.source}: this model has no hint channels (it was trained without [hints]), so it cannot take hints")
+
     @classmethod
     def load(cls, path: str | Path, *, device: str = "auto", host=None, size: int | None = None, backend: str = "torch",
              fast: FastOptions | None = FAST_DEFAULTS) -> "Colorizer":
@@ -184,8 +189,7 @@ class Colorizer:
         then, for a hint model, each photo's hint channels (``hints``: one list per photo, or None)."""
         if hints is not None and len(hints) != len(rgbs):
             raise ValueError(f"{len(hints)} hint lists for {len(rgbs)} photos")
-        if not self.takes_hints and any(hints or []):
-            raise ColorkitError(f"{self.source}: this model has no hint channels (it was trained without [hints]), so it cannot take hints")
+        self.check_hints(any(hints or []))
         small = [self.network_input(r) for r in rgbs]
         L = normalize_l(rgb_to_lab(torch.cat([_to_tensor(r, self.device) for r in small]))[:, :1])
         parts = [L]

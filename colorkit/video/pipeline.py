@@ -77,8 +77,7 @@ def colorize_video(
     from colorkit.video.io import probe, transcode
 
     if hints:
-        if not colorizer.takes_hints:  # the Colorizer's own one-line refusal, before the output is opened
-            colorizer.network_inputs([np.zeros((8, 8, 3), np.uint8)], [hints.hints])
+        colorizer.check_hints(hints.hints)  # before the output is opened
         header_frames = probe(src).frames
         if header_frames:
             hints.check_length(header_frames, str(src))
