@@ -30,7 +30,8 @@ def colour_batch(colorizer, frames: list[np.ndarray], stabilizer: Stabilizer | N
     if carrier is not None and stabilizer is None:
         raise ValueError("carrying hints needs a stabiliser (its tracker's flow moves them)")
     small = [colorizer.network_input(f) for f in frames]
-    motions = [stabilizer.tracker.track(lightness(s)) for s in small] if stabilizer is not None else []
+    need_flow = carrier is not None or (stabilizer is not None and stabilizer.params.strength > 0)
+    motions = [stabilizer.tracker.track(lightness(s), flow=need_flow) for s in small] if stabilizer is not None else []
     hints = [carrier.step(m) for m in motions] if carrier is not None else None
     ab = colorizer.predict_many(small, hints)
     out: dict[str, list[np.ndarray]] = {}

@@ -83,8 +83,9 @@ class Tracker:
     def reset(self) -> None:
         self._L = None
 
-    def track(self, L: np.ndarray) -> Motion:
-        """The motion from the previous frame to this one; ``L``: ``(h, w)`` float32 lightness (0..100)."""
+    def track(self, L: np.ndarray, flow: bool = True) -> Motion:
+        """The motion from the previous frame to this one; ``L``: ``(h, w)`` float32 lightness (0..100).
+        ``flow=False``: cuts only (the costly flow is left out when nothing would use it)."""
         import cv2
 
         L = np.asarray(L, dtype=np.float32)
@@ -93,7 +94,7 @@ class Tracker:
         prev, self._L = self._L, L
         if cut and t > 0:
             self.cut_frames.append(t)
-        if cut or prev is None or prev.shape != L.shape:
+        if cut or not flow or prev is None or prev.shape != L.shape:
             return Motion(t, cut)
         flow = backward_flow(L, prev, self.params.flow)
         prev_L, inside = warp(prev, flow)
@@ -128,7 +129,7 @@ class Stabilizer:
         """
         if np.shape(ab)[:2] != np.shape(L) or np.shape(ab)[2:] != (2,):
             raise ValueError(f"L {np.shape(L)} and ab {np.shape(ab)} must be (h, w) and (h, w, 2)")
-        return self.blend(self.tracker.track(L), ab)
+        return self.blend(self.tracker.track(L, flow=self.params.strength > 0), ab)
 
     def blend(self, motion: Motion, ab: np.ndarray) -> np.ndarray:
         """Steps 3 and 5: the previous output warped along ``motion`` and blended with ``ab`` (the
