@@ -7,7 +7,7 @@ from torch import nn
 
 from colorkit.contracts import AB_CHANNELS, loss_out_channels, needs_prepare
 from colorkit.errors import ColorkitError
-from colorkit.hints import HINT_CHANNELS
+from colorkit.hints import hint_channels
 from colorkit.losses.base import Loss
 from colorkit.preprocess import part_weight_map
 from colorkit.recipe import Recipe, device_problem
@@ -119,13 +119,13 @@ def model_spec(recipe: Recipe, extra_channels: int, out_channels: int) -> dict:
     """What a run's checkpoints record about its network: registry name, options and channel counts
     (L plus ``extra_channels`` preprocessor channels, plus the hint channels with ``[hints]``, in;
     ``out_channels``, set by the losses, out)."""
-    hints = len(HINT_CHANNELS) if recipe.hints is not None else 0
+    hints = len(hint_channels(hints_meta(recipe)))
     return {"name": recipe.model.name, "args": recipe.model.args, "in_channels": 1 + extra_channels + hints, "out_channels": out_channels}
 
 
 def hints_meta(recipe: Recipe) -> dict | None:
     """The ``[hints]`` table as a checkpoint records it (``meta["hints"]``, what ``Colorizer.hints`` gives), or None."""
-    return None if recipe.hints is None else recipe.hints.model_dump(mode="json")
+    return None if recipe.hints is None else recipe.hints.model_dump(mode="json", exclude_none=True)
 
 
 def build_hint_sampler(recipe: Recipe, host):

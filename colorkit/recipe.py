@@ -31,6 +31,7 @@ from colorkit.contracts import (
     supports_pixel_weights,
 )
 from colorkit.errors import ColorkitError, RecipeError, RegistryError
+from colorkit.hints.spread import SpreadOptions
 from colorkit.preprocess.base import install_hint
 
 MAX_SIZE = 4096
@@ -198,6 +199,7 @@ class HintsConfig(_Section):
 
     sampler: str = Field("points", description='a registered hint sampler (`colorkit plugins` lists them); "points": random points revealing the mean true ab over small patches (docs/hints.md)')
     args: dict[str, Any] = Field(default_factory=dict, description="options passed to the sampler (`[hints.args]`)")
+    spread: Optional[SpreadOptions] = Field(None, description="a `[hints.spread]` table gives the network the hints spread over the regions they fall in as three more channels (edge-aware, by place and lightness; docs/hints.md)")
 
 
 class OptimConfig(_Section):

@@ -58,15 +58,15 @@ def plugin_problems() -> dict[str, str]:
 
 def save_tiny_checkpoint(path: Path, model: str = "cunet", hints: dict | None = None) -> Path:
     """Save an untrained tiny ``model`` (the same weights every time) as a checkpoint at ``path``;
-    with ``hints`` (a ``[hints]`` table) it is a hint model, with the three hint input channels."""
+    with ``hints`` (a ``[hints]`` table) it is a hint model, with its hint input channels."""
     import torch  # heavy: imported when a checkpoint is made, not when pytest loads this plugin
 
     from colorkit.build import build_model
     from colorkit.checkpoint import save_checkpoint
 
-    from colorkit.hints import HINT_CHANNELS
+    from colorkit.hints import hint_channels
 
-    spec = tiny_spec(model, in_channels=1 + (len(HINT_CHANNELS) if hints is not None else 0))
+    spec = tiny_spec(model, in_channels=1 + len(hint_channels(hints)))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         net = build_model(spec, get_host())

@@ -65,7 +65,7 @@ def test_hints_section_is_optional_and_shaped_like_model(tmp_path, photos):
         ('\n[hints]\nsampler = "strokes"\n', r"key 'hints.sampler': unknown hint sampler 'strokes'; valid: points"),
         ("\n[hints]\n[hints.args]\np_none = 2\n", r"key 'hints.args': points: hints.args.p_none: .*less than or equal to 1"),
         ("\n[hints]\n[hints.args]\nmax_patchs = 2\n", r"key 'hints.args.max_patchs': unknown option; valid: .*Did you mean 'max_patch'"),
-        ("\n[hints]\np_none = 0.5\n", r"unknown key 'hints.p_none'; valid keys here: args, sampler"),
+        ("\n[hints]\np_none = 0.5\n", r"unknown key 'hints.p_none'; valid keys here: args, sampler, spread"),
     ],
 )
 def test_validate_names_the_bad_hints_key(tmp_path, photos, extra, message):

@@ -5,7 +5,9 @@ preprocessor channels, at the network size: ``hint_a`` and ``hint_b`` (the hint'
 network's output, ``ab / AB_SCALE``, 0 where there is no hint) and ``hint_mask`` (1 where a hint is).
 Training draws hints from the truth (:mod:`colorkit.hints.sampler`); at inference they come from a
 hints file (:mod:`colorkit.hints.file`), the web page, or the truth (``colorkit evaluate --hints``).
-This module is the one place that turns :class:`Hint` objects into those channels.
+With ``[hints.spread]`` three more channels follow, the hints spread over the regions they fall in
+(:mod:`colorkit.hints.spread`). This module is the one place that turns :class:`Hint` objects into
+those channels (:func:`render_hints`, then :func:`hint_inputs`).
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from colorkit.data.lab import AB_SCALE
 from colorkit.hints.sampler import PointsSampler
+from colorkit.hints.spread import SPREAD_CHANNELS, SpreadOptions, spread_hints
 from colorkit.hookspecs import hookimpl
 
 HINT_CHANNELS = ("hint_a", "hint_b", "hint_mask")
@@ -54,6 +58,25 @@ def render_hints(hints: list[Hint] | None, size: int) -> np.ndarray:
         out[1, ys, xs] = h.ab[1] / AB_SCALE
         out[2, ys, xs] = 1.0
     return out
+
+
+def hint_channels(settings: dict | None) -> tuple[str, ...]:
+    """The names of the input channels a model with these ``[hints]`` settings (``meta["hints"]``; None:
+    no hints) takes after L and the preprocessor channels."""
+    if settings is None:
+        return ()
+    return HINT_CHANNELS + (SPREAD_CHANNELS if settings.get("spread") is not None else ())
+
+
+def hint_inputs(L: torch.Tensor, hints: torch.Tensor | None, settings: dict) -> torch.Tensor:
+    """The network's hint channels for normalised ``L`` ``(B, 1, H, W)`` and the rendered or sampled
+    ``hints`` ``(B, 3, H, W)`` (None: no hint): ``hints`` itself, then the spread channels when
+    ``settings`` (``meta["hints"]``) has ``spread``."""
+    if hints is None:
+        hints = L.new_zeros(L.shape[0], len(HINT_CHANNELS), *L.shape[2:])
+    hints = hints.to(L.dtype)
+    spread = settings.get("spread")
+    return hints if spread is None else torch.cat([hints, spread_hints(L, hints, SpreadOptions(**spread))], 1)
 
 
 @hookimpl

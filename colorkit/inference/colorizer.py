@@ -20,7 +20,7 @@ from colorkit.contracts import input_stride
 from colorkit.data.images import is_image_name, is_video_name
 from colorkit.data.lab import AB_SCALE, lab_to_rgb, normalize_l, rgb_to_lab
 from colorkit.errors import CheckpointError, ColorkitError
-from colorkit.hints import Hint, render_hints
+from colorkit.hints import Hint, hint_inputs, render_hints
 from colorkit.inference import backends
 from colorkit.inference.fast import DEFAULTS as FAST_DEFAULTS, FastOptions, prepare_for_inference
 from colorkit.plugins import get_host
@@ -197,7 +197,8 @@ class Colorizer:
             parts.append(torch.from_numpy(np.stack([self.preprocess(np.asarray(r, dtype=np.uint8)) for r in small])).to(L))
         if self.takes_hints:
             per_photo = hints or [None] * len(rgbs)
-            parts.append(torch.from_numpy(np.stack([render_hints(h, self.size) for h in per_photo])).to(L))
+            raw = torch.from_numpy(np.stack([render_hints(h, self.size) for h in per_photo])).to(L)
+            parts.append(hint_inputs(L, raw, self.hints))
         return torch.cat(parts, 1) if len(parts) > 1 else L
 
     @torch.inference_mode()

@@ -5,7 +5,7 @@ and ``model.init`` against the network the recipe builds."""
 
 from __future__ import annotations
 
-from colorkit.build import LossSet, build_hint_sampler, build_losses, model_spec
+from colorkit.build import LossSet, build_hint_sampler, build_losses, hints_meta, model_spec
 from colorkit.training import warm_start
 from colorkit.errors import ColorkitError, RecipeError
 from colorkit.preprocess import Preprocessors
@@ -20,7 +20,7 @@ def preflight(recipe: Recipe, host, source: str) -> LossSet:
         if recipe.model.init:
             preprocess = Preprocessors([s.model_dump() for s in recipe.preprocess], host) if recipe.preprocess else None
             spec = model_spec(recipe, len(preprocess) if preprocess else 0, losses.out_channels)
-            warm_start.check(recipe.model.init, spec, preprocess.specs if preprocess else [], host, hints=recipe.hints is not None)
+            warm_start.check(recipe.model.init, spec, preprocess.specs if preprocess else [], host, hints=hints_meta(recipe))
     except RecipeError:
         raise
     except ColorkitError as exc:

@@ -31,7 +31,7 @@ from colorkit.training import distributed
 from colorkit.training import warm_start
 from colorkit.errors import ColorkitError
 from colorkit.files import append_jsonl, read_jsonl
-from colorkit.hints import HINT_CHANNELS
+from colorkit.hints import hint_inputs
 from colorkit.inference.fast import amp_dtype
 from colorkit.loggers import Loggers, open_loggers
 from colorkit.metrics import psnr_batch
@@ -158,7 +158,7 @@ class Trainer:
         self.model = build_model(self.model_spec, host)
         if recipe.model.init and not resume:  # a resumed run has its own weights
             preprocess = self.preprocess.specs if self.preprocess else []
-            warm_start.load(self.model, recipe.model.init, self.model_spec, preprocess, host, hints=recipe.hints is not None)
+            warm_start.load(self.model, recipe.model.init, self.model_spec, preprocess, host, hints=hints_meta(recipe))
         self.model = self.model.to(self.device)
         if self.world.active and self.device.type == "cuda":
             self.model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.model)  # statistics of the global batch
@@ -310,7 +310,7 @@ class Trainer:
         (``hints``; None: no hint, all zero), as ``Colorizer.network_inputs`` builds it."""
         parts = [L] if extra is None else [L, extra.to(L.dtype)]
         if self.hint_sampler is not None:
-            parts.append(L.new_zeros(L.shape[0], len(HINT_CHANNELS), *L.shape[2:]) if hints is None else hints.to(L.dtype))
+            parts.append(hint_inputs(L, hints, hints_meta(self.recipe)))
         return torch.cat(parts, 1) if len(parts) > 1 else L
 
     def _sample_hints(self, ab: torch.Tensor, L: torch.Tensor, *key: int) -> torch.Tensor | None:

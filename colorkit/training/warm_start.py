@@ -3,9 +3,9 @@
 The recipe must build exactly the network the weights were saved from: the same registered model,
 options and channel counts, and the same preprocessors. Anything that differs is named in one line
 before a run directory is created. One difference is bridged: a recipe with ``[hints]`` may start
-from a model without hint channels; the weights that read the network input get the hint channels
-as new input channels with zero weights, so the start gives exactly the old model's output when no
-hint is given.
+from a model without hint channels (or ``[hints.spread]`` from a hint model without spread channels);
+the weights that read the network input get the channels it lacks as new input channels with zero
+weights, so the start gives exactly the old model's output.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from torch import nn
 from colorkit import checkpoint as ckpt
 from colorkit.contracts import checkpoint_state
 from colorkit.errors import CheckpointError, ColorkitError
-from colorkit.hints import HINT_CHANNELS
+from colorkit.hints import hint_channels
 from colorkit.inference.colorizer import find_checkpoint
 
 
@@ -38,10 +38,10 @@ def _differences(saved: dict, wanted: dict, added: int) -> list[str]:
     return out
 
 
-def _checked(init: str, spec: dict, preprocess: list[dict], host, hints: bool) -> tuple[Path, dict, int]:
+def _checked(init: str, spec: dict, preprocess: list[dict], host, hints: dict | None) -> tuple[Path, dict, int]:
     """The checkpoint ``init`` names, its tensors (read once) and the number of hint channels its
-    network lacks (0, or with ``hints`` from a model without them, the hint channels), after checking
-    that it holds the network ``spec`` describes."""
+    network lacks (those of the recipe's ``hints`` settings that come after the saved model's own),
+    after checking that it holds the network ``spec`` describes."""
     try:
         file = find_checkpoint(init, host)
         tensors, meta = ckpt.read_checkpoint(file)
@@ -50,7 +50,8 @@ def _checked(init: str, spec: dict, preprocess: list[dict], host, hints: bool) -
     saved = meta.get("model")
     if not isinstance(saved, dict):
         raise ColorkitError(f"model.init: {file} has no model description; it is not a colorkit checkpoint of a network")
-    added = len(HINT_CHANNELS) if hints and meta.get("hints") is None else 0
+    want, have = hint_channels(hints), hint_channels(meta.get("hints"))
+    added = len(want) - len(have) if want[: len(have)] == have else 0
     differs = _differences(saved, spec, added)
     if (meta.get("preprocess") or []) != preprocess:
         differs.append(f"preprocessors {meta.get('preprocess') or []} (recipe: {preprocess})")
@@ -78,13 +79,13 @@ def _widened(tensors: dict[str, torch.Tensor], model: nn.Module, added: int) -> 
     return out
 
 
-def check(init: str, spec: dict, preprocess: list[dict], host, hints: bool = False) -> None:
+def check(init: str, spec: dict, preprocess: list[dict], host, hints: dict | None = None) -> None:
     """Refuse, in one line, weights that do not fit the network ``spec`` describes (nothing is built);
-    ``hints``: the recipe has ``[hints]`` (a model without hint channels may start it)."""
+    ``hints``: the recipe's ``[hints]`` settings (a model with fewer hint channels may start it)."""
     _checked(init, spec, preprocess, host, hints)
 
 
-def load(model: nn.Module, init: str, spec: dict, preprocess: list[dict], host, hints: bool = False) -> None:
+def load(model: nn.Module, init: str, spec: dict, preprocess: list[dict], host, hints: dict | None = None) -> None:
     """Check the weights ``init`` names against ``spec`` and copy them into ``model``, reading them once
     (from a model without hint channels into a hint model: see the module's docstring)."""
     file, tensors, added = _checked(init, spec, preprocess, host, hints)
