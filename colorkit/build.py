@@ -8,6 +8,7 @@ from torch import nn
 from colorkit.contracts import AB_CHANNELS, loss_out_channels, needs_prepare
 from colorkit.errors import ColorkitError
 from colorkit.hints import hint_channels
+from colorkit.hints.skip import SpreadSkip
 from colorkit.losses.base import Loss
 from colorkit.preprocess import part_weight_map
 from colorkit.recipe import Recipe, device_problem
@@ -118,9 +119,17 @@ def build_losses(recipe: Recipe, host, channels: list[str] = ()) -> LossSet:
 def model_spec(recipe: Recipe, extra_channels: int, out_channels: int) -> dict:
     """What a run's checkpoints record about its network: registry name, options and channel counts
     (L plus ``extra_channels`` preprocessor channels, plus the hint channels with ``[hints]``, in;
-    ``out_channels``, set by the losses, out)."""
+    ``out_channels``, set by the losses, out), and ``spread_skip: true`` for a ``[hints.spread]``
+    model whose output gets the spread hints added (:mod:`colorkit.hints.skip`)."""
     hints = len(hint_channels(hints_meta(recipe)))
-    return {"name": recipe.model.name, "args": recipe.model.args, "in_channels": 1 + extra_channels + hints, "out_channels": out_channels}
+    spec = {"name": recipe.model.name, "args": recipe.model.args, "in_channels": 1 + extra_channels + hints, "out_channels": out_channels}
+    spread = recipe.hints.spread if recipe.hints is not None else None
+    if spread is None or not spread.skip:
+        return spec
+    if out_channels != AB_CHANNELS:
+        raise ColorkitError(f"hints.spread.skip: the losses make the network predict {out_channels} channels, not ab, so the spread hints "
+                            "cannot be added to its output; set skip = false in [hints.spread] or use a loss that predicts ab (mse, l1...)")
+    return dict(spec, spread_skip=True)
 
 
 def hints_meta(recipe: Recipe) -> dict | None:
@@ -139,11 +148,13 @@ def build_hint_sampler(recipe: Recipe, host):
 
 
 def build_model(spec: dict, host) -> nn.Module:
-    """A network from ``{"name", "args", "in_channels", "out_channels"}`` (as stored in checkpoints)."""
+    """A network from ``{"name", "args", "in_channels", "out_channels"}`` (as stored in checkpoints; with
+    ``"spread_skip": true``, wrapped in :class:`~colorkit.hints.skip.SpreadSkip`)."""
     try:
-        return host.models.build(spec["name"], in_channels=spec["in_channels"], out_channels=spec["out_channels"], **spec["args"])
+        net = host.models.build(spec["name"], in_channels=spec["in_channels"], out_channels=spec["out_channels"], **spec["args"])
     except (TypeError, ValueError) as exc:
         raise ColorkitError(f"model '{spec['name']}': {exc}") from None
+    return SpreadSkip(net) if spec.get("spread_skip") else net
 
 
 def build_optimizer(recipe: Recipe, params) -> torch.optim.Optimizer:

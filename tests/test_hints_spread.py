@@ -8,12 +8,14 @@ import torch
 
 from colorkit.data.lab import AB_SCALE
 from colorkit.hints import HINT_CHANNELS, Hint, hint_channels, render_hints
+from colorkit.checkpoint import read_checkpoint
+from colorkit.hints.skip import SpreadSkip
 from colorkit.hints.spread import SPREAD_CHANNELS, SpreadOptions, spread_hints
 from colorkit.inference.colorizer import Colorizer
 from colorkit.recipe import load_recipe
 from colorkit.testing import cli, make_images, save_tiny_checkpoint, write_recipe
 
-SPREAD = {"sampler": "points", "args": {}, "spread": {"sigma": 0.25, "sigma_l": 10.0}}
+SPREAD = {"sampler": "points", "args": {}, "spread": {"sigma": 0.25, "sigma_l": 10.0, "skip": False}}
 
 
 def hints_tensor(hints: list[Hint], size: int) -> torch.Tensor:
@@ -115,6 +117,22 @@ def test_a_spread_recipe_trains_a_model_with_six_hint_channels_from_a_hint_model
     result = cli("run", path)
     assert result.exit_code == 0, result.output
     (run,) = (tmp_path / "runs").iterdir()
-    colorizer = Colorizer.load(run, device="cpu")
-    assert colorizer.hints["spread"] == {"sigma": 0.25, "sigma_l": 10.0}
-    assert colorizer.network_inputs([np.zeros((32, 32, 3), np.uint8)]).shape[1] == 7
+    tensors, meta = read_checkpoint(run / "checkpoints" / "best.safetensors")
+    assert meta["hints"]["spread"] == {"sigma": 0.25, "sigma_l": 10.0, "skip": True}
+    assert meta["model"]["in_channels"] == 7 and meta["model"]["spread_skip"] is True
+    assert {k for k in tensors if k.startswith("model.")} == set(read_checkpoint(init)[0])  # the network's own names
+    colorizer = Colorizer.load(run, device="cpu", fast=None)
+    assert isinstance(colorizer.model, SpreadSkip)
+    x = colorizer.network_inputs([np.full((32, 32, 3), 128, np.uint8)], [[Hint(0.5, 0.5, (50.0, -30.0), radius=0.1)]])
+    with torch.no_grad():  # the output is the network's plus the weighted spread hints
+        want = colorizer.model.net(x) + x[:, 6:7] * x[:, 4:6]
+        assert torch.allclose(colorizer.model(x), want) and not torch.allclose(want, colorizer.model.net(x))
+
+
+def test_the_skip_needs_a_loss_that_predicts_ab(tmp_path):
+    photos = make_images(tmp_path / "photos", count=2, size=32)[0].parent
+    path = write_recipe(tmp_path / "r.toml", photos, tmp_path / "runs", loss="rebalanced_ce", extra="\n[hints]\n[hints.spread]\n")
+    result = cli("validate", path)
+    assert result.exit_code != 0 and "hints.spread.skip" in result.output and "skip = false" in result.output, result.output
+    path.write_text(path.read_text().replace("[hints.spread]", "[hints.spread]\nskip = false"))
+    assert cli("validate", path).exit_code == 0

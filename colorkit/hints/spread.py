@@ -31,6 +31,7 @@ class SpreadOptions(OptionsSchema):
 
     sigma: Annotated[FiniteFloat, Field(gt=0, le=1, description="reach in place: the Gaussian's standard deviation as a fraction of the network's side")] = 0.25
     sigma_l: Annotated[FiniteFloat, Field(gt=0, le=100, description="reach in lightness: the Gaussian's standard deviation in L units (0-100)")] = 10.0
+    skip: bool = Field(True, description="add the spread ab, times its weight, to the network's ab output, so the network learns the correction (colorkit.hints.skip); needs a loss that predicts ab (mse, l1...), not class scores")
 
 
 def _blur(grid: torch.Tensor, dim: int, sigma_cells: float) -> torch.Tensor:

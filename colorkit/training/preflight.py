@@ -1,7 +1,8 @@
 """What ``colorkit run`` checks after the schema and the registry names, before it writes anything,
 and ``colorkit validate`` checks the same way: the losses' own checks of their option values (each
-loss is built; one may load its frozen feature network's weights), the hint sampler's (it is built)
-and ``model.init`` against the network the recipe builds."""
+loss is built; one may load its frozen feature network's weights), the hint sampler's (it is built),
+the network's description (``[hints.spread]``'s skip needs a loss that predicts ab) and ``model.init``
+against the network the recipe builds."""
 
 from __future__ import annotations
 
@@ -13,11 +14,14 @@ from colorkit.recipe import Recipe
 
 
 def preflight(recipe: Recipe, host, source: str) -> LossSet:
-    """Build the losses and the hint sampler and check ``model.init``; a problem is a RecipeError naming ``source``."""
+    """Build the losses and the hint sampler and check the network's description and ``model.init``;
+    a problem is a RecipeError naming ``source``."""
     try:
         losses = build_losses(recipe, host)
         build_hint_sampler(recipe, host)
-        if recipe.model.init:
+        if not recipe.model.init:  # the preprocessors' channel count does not matter to its checks
+            model_spec(recipe, 0, losses.out_channels)
+        else:
             preprocess = Preprocessors([s.model_dump() for s in recipe.preprocess], host) if recipe.preprocess else None
             spec = model_spec(recipe, len(preprocess) if preprocess else 0, losses.out_channels)
             warm_start.check(recipe.model.init, spec, preprocess.specs if preprocess else [], host, hints=hints_meta(recipe))
