@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 import torch
@@ -127,6 +129,10 @@ def test_a_spread_recipe_trains_a_model_with_six_hint_channels_from_a_hint_model
     with torch.no_grad():  # the output is the network's plus the weighted spread hints
         want = colorizer.model.net(x) + x[:, 6:7] * x[:, 4:6]
         assert torch.allclose(colorizer.model(x), want) and not torch.allclose(want, colorizer.model.net(x))
+    if importlib.util.find_spec("onnxruntime") is not None:  # the exported graph holds the skip
+        assert cli("export", run, "-o", tmp_path / "m.onnx").exit_code == 0
+        exported = Colorizer.load(tmp_path / "m.onnx", device="cpu")
+        assert torch.allclose(exported.run(x), colorizer.run(x), atol=1e-3)
 
 
 def test_the_skip_needs_a_loss_that_predicts_ab(tmp_path):
