@@ -5,7 +5,7 @@ options and channel counts, and the same preprocessors. Anything that differs is
 before a run directory is created. One difference is bridged: a recipe with ``[hints]`` may start
 from a model without hint channels (or ``[hints.spread]`` from a hint model without spread channels);
 the weights that read the network input get the channels it lacks as new input channels with zero
-weights, so the start gives exactly the old model's output.
+weights, so without hints the start gives exactly the old model's output.
 """
 
 from __future__ import annotations
