@@ -97,8 +97,8 @@ def test_a_spread_model_gets_the_spread_of_its_hints(tmp_path):
 @pytest.mark.parametrize(
     "table, message",
     [
-        ("sigma = 0", r"key 'hints.spread.sigma': .*greater than 0"),
-        ("sigma_l = -1", r"key 'hints.spread.sigma_l': .*greater than 0"),
+        ("sigma = 0", r"key 'hints.spread.sigma': .*greater than or equal to 0.02"),
+        ("sigma_l = -1", r"key 'hints.spread.sigma_l': .*greater than or equal to 2"),
         ("reach = 2", r"hints.spread.reach"),
     ],
 )

@@ -29,8 +29,8 @@ SPREAD_CHANNELS = ("spread_a", "spread_b", "spread_weight")
 class SpreadOptions(OptionsSchema):
     """``[hints.spread]``: how far a hint's colour reaches (see :mod:`colorkit.hints.spread`)."""
 
-    sigma: Annotated[FiniteFloat, Field(gt=0, le=1, description="reach in place: the Gaussian's standard deviation as a fraction of the network's side")] = 0.25
-    sigma_l: Annotated[FiniteFloat, Field(gt=0, le=100, description="reach in lightness: the Gaussian's standard deviation in L units (0-100)")] = 10.0
+    sigma: Annotated[FiniteFloat, Field(ge=0.02, le=1, description="reach in place: the Gaussian's standard deviation as a fraction of the network's side (from 0.02: the grid has a cell per half sigma)")] = 0.25
+    sigma_l: Annotated[FiniteFloat, Field(ge=2, le=100, description="reach in lightness: the Gaussian's standard deviation in L units (0-100; from 2: the grid has a cell per half sigma)")] = 10.0
     skip: bool = Field(True, description="add the spread ab, times its weight, to the network's ab output, so the network learns the correction (colorkit.hints.skip); needs a loss that predicts ab (mse, l1...), not class scores")
 
 
