@@ -19,11 +19,10 @@ def preflight(recipe: Recipe, host, source: str) -> LossSet:
     try:
         losses = build_losses(recipe, host)
         build_hint_sampler(recipe, host)
-        if not recipe.model.init:  # the preprocessors' channel count does not matter to its checks
-            model_spec(recipe, 0, losses.out_channels)
-        else:
-            preprocess = Preprocessors([s.model_dump() for s in recipe.preprocess], host) if recipe.preprocess else None
-            spec = model_spec(recipe, len(preprocess) if preprocess else 0, losses.out_channels)
+        # the preprocessors are built only for model.init, which compares their channels
+        preprocess = Preprocessors([s.model_dump() for s in recipe.preprocess], host) if recipe.model.init and recipe.preprocess else None
+        spec = model_spec(recipe, len(preprocess) if preprocess else 0, losses.out_channels)
+        if recipe.model.init:
             warm_start.check(recipe.model.init, spec, preprocess.specs if preprocess else [], host, hints=hints_meta(recipe))
     except RecipeError:
         raise

@@ -154,11 +154,13 @@ class Trainer:
         self.data.train.preprocess = self.data.val.preprocess = self.preprocess
         self.losses = build_losses(recipe, host, self.preprocess.channels if self.preprocess else []).to(self.device)
         self.hint_sampler = build_hint_sampler(recipe, host)
+        self.hints = hints_meta(recipe)
+        """The ``[hints]`` settings as checkpoints record them (None without ``[hints]``)."""
         self.model_spec = model_spec(recipe, len(self.preprocess) if self.preprocess else 0, self.losses.out_channels)
         self.model = build_model(self.model_spec, host)
         if recipe.model.init and not resume:  # a resumed run has its own weights
             preprocess = self.preprocess.specs if self.preprocess else []
-            warm_start.load(self.model, recipe.model.init, self.model_spec, preprocess, host, hints=hints_meta(recipe))
+            warm_start.load(self.model, recipe.model.init, self.model_spec, preprocess, host, hints=self.hints)
         self.model = self.model.to(self.device)
         if self.world.active and self.device.type == "cuda":
             self.model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.model)  # statistics of the global batch
@@ -224,8 +226,7 @@ class Trainer:
             "size": self.recipe.data.size,
             "recipe": self.recipe.name,
         }
-        hints = hints_meta(self.recipe)
-        return meta if hints is None else dict(meta, hints=hints)
+        return meta if self.hints is None else dict(meta, hints=self.hints)
 
     def _save(self, name: str, training: bool) -> None:
         if not self.world.main:  # the ranks hold the same state; rank 0 writes it
@@ -310,7 +311,7 @@ class Trainer:
         (``hints``; None: no hint, all zero), as ``Colorizer.network_inputs`` builds it."""
         parts = [L] if extra is None else [L, extra.to(L.dtype)]
         if self.hint_sampler is not None:
-            parts.append(hint_inputs(L, hints, hints_meta(self.recipe)))
+            parts.append(hint_inputs(L, hints, self.hints))
         return torch.cat(parts, 1) if len(parts) > 1 else L
 
     def _sample_hints(self, ab: torch.Tensor, L: torch.Tensor, *key: int) -> torch.Tensor | None:
