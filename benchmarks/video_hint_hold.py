@@ -7,7 +7,9 @@ own truth. ``--hints N`` hints are taken from the truth of frame 0 as ``colorkit
 takes them from a photo (:mod:`colorkit.hints.truth`: places fixed by the clip's name, the same for
 every model; each the mean true ab over a small patch). Both versions run exactly what
 ``colorkit colorize MODEL clip --hints FILE`` runs (stabilised, hints carried by
-:mod:`colorkit.video.hints`); only the hints differ.
+:mod:`colorkit.video.hints`); only the hints differ. The table also gives the carried hints' colour
+error: the mean ab distance between each hint's colour and the truth under its point on that frame,
+which grows when the carrier lets a hint drift off what it was given on.
 
     python benchmarks/video_hint_hold.py runs/utkface_cunet_mse_hints-20261201-101010 --hints 10 --frames 48
     python benchmarks/video_hint_hold.py MODEL --video clip.mkv --every 1 --json hold.json
@@ -22,16 +24,35 @@ from pathlib import Path
 import numpy as np
 
 
+def hint_error(hints: list, true_ab: np.ndarray) -> float | None:
+    """Mean distance (LAB units) between the carried hints' colours and the truth under their points:
+    how far the carrier let them drift off what they were given on (None without hints)."""
+    if not hints:
+        return None
+    h, w = true_ab.shape[:2]
+    return float(np.mean([np.hypot(*(true_ab[min(int(k.y * h), h - 1), min(int(k.x * w), w - 1)] - np.asarray(k.ab)))
+                          for k in hints]))
+
+
 def hold(colorizer, frames: list[np.ndarray], hints: list, batch_size: int = 8) -> dict:
     """Per frame: PSNR (dB, against the frames themselves) without ``hints``, with them carried, and
     with them on frame 0 only (``min_trust`` above 1 ends every hint after its keyframe: what the
-    stabiliser's memory alone keeps of them); the hints carried, the cuts."""
+    stabiliser's memory alone keeps of them); the hints carried, their colour error, the cuts."""
+    from colorkit.data.lab import rgb_to_lab_np
     from colorkit.metrics import psnr
     from colorkit.video.hints import HintCarrier
     from colorkit.video.pipeline import colour_batch
     from colorkit.video.stabilize import Stabilizer
 
-    carrier, keyframe_only = HintCarrier(hints, source="truth"), HintCarrier(hints, source="truth", min_trust=2.0)
+    class Recording(HintCarrier):
+        """Keeps the hints of every frame."""
+
+        def step(self, motion):
+            self.seen.append(super().step(motion))
+            return self.seen[-1]
+
+    carrier, keyframe_only = Recording(hints, source="truth"), HintCarrier(hints, source="truth", min_trust=2.0)
+    carrier.seen = []
     plain, hinted, once = Stabilizer(), Stabilizer(), Stabilizer()
     scores: dict[str, list[float]] = {"none": [], "hints": [], "frame 0 only": []}
     for start in range(0, len(frames), batch_size):
@@ -39,19 +60,22 @@ def hold(colorizer, frames: list[np.ndarray], hints: list, batch_size: int = 8) 
         for name, stab, carried in (("none", plain, None), ("hints", hinted, carrier), ("frame 0 only", once, keyframe_only)):
             coloured = colour_batch(colorizer, batch, stab, plain=False, carrier=carried)["stabilised"]
             scores[name] += [psnr(c, f) for c, f in zip(coloured, batch)]
-    return {"psnr": scores, "hints_carried": carrier.counts, "cuts": hinted.cut_frames}
+    errors = [hint_error(seen, rgb_to_lab_np(f)[..., 1:]) for seen, f in zip(carrier.seen, frames)]
+    return {"psnr": scores, "hints_carried": carrier.counts, "hint_ab_error": errors, "cuts": hinted.cut_frames}
 
 
 def table(result: dict, every: int) -> str:
     """Mean PSNR per block of ``every`` frames until the first cut, then one line for the rest."""
     psnr, counts = result["psnr"], result["hints_carried"]
     end = result["cuts"][0] if result["cuts"] else len(counts)
-    lines = ["| frames | hints carried | PSNR no hints | PSNR hints carried | gain (dB) | gain, hints on frame 0 only |",
-             "|---|---:|---:|---:|---:|---:|"]
+    lines = ["| frames | hints carried | their ab error | PSNR no hints | PSNR hints carried | gain (dB) | gain, hints on frame 0 only |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
 
     def row(a: int, b: int, label: str) -> None:
         n, h, o = (float(np.mean(psnr[k][a:b])) for k in ("none", "hints", "frame 0 only"))
-        lines.append(f"| {label} | {min(counts[a:b])}-{max(counts[a:b])} | {n:.2f} | {h:.2f} | {h - n:+.2f} | {o - n:+.2f} |")
+        errors = [e for e in result["hint_ab_error"][a:b] if e is not None]
+        error = f"{np.mean(errors):.1f}" if errors else "-"
+        lines.append(f"| {label} | {min(counts[a:b])}-{max(counts[a:b])} | {error} | {n:.2f} | {h:.2f} | {h - n:+.2f} | {o - n:+.2f} |")
 
     for a in range(0, end, every):
         b = min(a + every, end)

@@ -207,3 +207,5 @@ def test_hold_benchmark_runs_on_a_tiny_hint_model(tmp_path, hint_model):
     assert cut["cuts"] == [3] and cut["hints_carried"][0] == 3 and cut["hints_carried"][3:] == [0, 0, 0]
     assert cut["psnr"]["hints"][3:] == cut["psnr"]["none"][3:]  # after the cut, as if there never were hints
     assert all(len(c["psnr"]["hints"]) == len(c["psnr"]["none"]) == 6 for c in report["clips"].values())
+    assert all(len(c["hint_ab_error"]) == 6 for c in report["clips"].values())
+    assert cut["hint_ab_error"][3:] == [None, None, None] and 0 <= cut["hint_ab_error"][0] < 5  # given on the truth of frame 0
