@@ -30,6 +30,11 @@ COLORIZER = "colorizer"
 DISCRIMINATOR = "discriminator"
 """The role of a model that judges: an (L, ab) image in, real/fake patch logits out."""
 
+MAX_SIZE = 4096
+"""Largest network resolution (``data.size``, ``colorize --size``): 4096 x 4096 is 16.8 million
+pixels an image, tens of GB of activations a batch; the output keeps the photo's own resolution
+anyway (its L joined with the upsampled ab), so a larger network size only costs memory."""
+
 
 PositiveInt = Annotated[int, Field(strict=True, ge=1)]
 """An option that is an integer >= 1 (not a bool, not a float)."""

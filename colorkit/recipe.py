@@ -21,6 +21,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from colorkit.contracts import (
     AB_CHANNELS,
     COLORIZER,
+    MAX_SIZE,
     check_available,
     input_stride,
     loss_out_channels,
@@ -33,11 +34,6 @@ from colorkit.contracts import (
 from colorkit.errors import ColorkitError, RecipeError, RegistryError
 from colorkit.hints.spread import SpreadOptions
 from colorkit.preprocess.base import install_hint
-
-MAX_SIZE = 4096
-"""Largest network resolution (``data.size``, ``colorize --size``): 4096 x 4096 is 16.8 million
-pixels an image, tens of GB of activations a batch; the output keeps the photo's own resolution
-anyway (its L joined with the upsampled ab), so a larger network size only costs memory."""
 
 MAX_SEED = 2**32 - 1
 """Largest seed: numpy's generators take seeds below 2**32, torch's below 2**64."""

@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
-from pydantic import ValidationError
 from rich import box
 from rich.table import Table
 
-from colorkit.build import build_model, resolve_device
 from colorkit.cli.common import catch_errors, err, out, print_json
+from colorkit.contracts import MAX_SIZE
 from colorkit.errors import ColorkitError
 from colorkit.files import atomic_write_json
 from colorkit.plugins import get_host
-from colorkit.recipe import MAX_SIZE, DataConfig, device_problem, parse_value
+
+if TYPE_CHECKING:
+    from colorkit.recipe import DataConfig
 
 
 def parse_sets(items: list[str], models: list[str]) -> tuple[dict[str, dict], dict]:
     """``--set MODEL.KEY=VALUE`` (model options) and ``--set data.KEY=VALUE`` (a recipe's [data] keys)."""
+    from colorkit.recipe import parse_value
     args: dict[str, dict] = {m: {} for m in models}
     data: dict = {}
     for item in items:
@@ -37,6 +39,10 @@ def parse_sets(items: list[str], models: list[str]) -> tuple[dict[str, dict], di
 
 
 def _data_config(source: str, workers: int, size: int, data: dict) -> DataConfig:
+    from pydantic import ValidationError
+
+    from colorkit.recipe import DataConfig
+
     try:
         return DataConfig.model_validate({"source": source, "workers": workers, **data, "size": size})
     except ValidationError as exc:
@@ -93,6 +99,8 @@ def bench(
 ) -> None:
     """Measure models on this machine: images/s for inference and training, FLOPs, share of the matmul peak, memory, data wait."""
     from colorkit.bench import BenchConfig, run_bench
+    from colorkit.build import build_model, resolve_device
+    from colorkit.recipe import device_problem
 
     if amp_dtype not in ("bf16", "fp16"):
         raise ColorkitError(f"--amp-dtype must be bf16 or fp16, got {amp_dtype!r}")

@@ -15,9 +15,6 @@ from colorkit.data.encode import reads_back
 from colorkit.data.images import find_images, is_image_name, printable, set_max_pixels
 from colorkit.errors import ColorkitError
 from colorkit.files import atomic_write_bytes
-from colorkit.inference import photo_files, photo_hints
-from colorkit.inference.colorizer import Colorizer, find_checkpoint, names_a_model
-from colorkit.inference.pipeline import colour_files
 from colorkit.outputs import Outputs, input_problem, screen
 from colorkit.video import is_video_name
 from colorkit.zoo import DEFAULT_MODEL
@@ -29,6 +26,7 @@ def plan(inputs: list[Path], output: Path, outputs: Outputs, *, side_by_side: bo
     A photo whose result or before/after image would replace an input, the model or another photo's
     result is refused (:func:`colorkit.outputs.screen`); with a single photo and an image file ``-o``,
     that refusal is an error."""
+    from colorkit.inference import photo_files  # imports torch: loaded when used, not for --help
 
     def targets(dst: Path) -> tuple[Path, ...]:
         return (dst, photo_files.before_after_path(dst)) if side_by_side else (dst,)
@@ -57,6 +55,8 @@ def model_and_inputs(args: list[Path], model: Optional[str]) -> tuple[str, list[
     """``[MODEL] INPUT...``: the first argument is the model when it names one (a run directory, a
     checkpoint, an ONNX file, a pretrained model), else every argument is an input and the default
     pretrained model colours them; ``--model`` takes the model out of the arguments."""
+    from colorkit.inference.colorizer import names_a_model
+
     if model is not None:
         return model, args
     if len(args) > 1 and names_a_model(args[0]):
@@ -94,6 +94,10 @@ def colorize(
     no_hints: bool = typer.Option(False, "--no-hints", help="Ignore the hints files beside the photos and videos (to colour them with a model without hint channels)."),
 ) -> None:
     """Colour photos: full-resolution L of each photo joined with the predicted ab."""
+    from colorkit.inference import photo_files, photo_hints
+    from colorkit.inference.colorizer import Colorizer, find_checkpoint
+    from colorkit.inference.pipeline import colour_files
+
     check_size(size)
     set_max_pixels(max_pixels)
     if hints is not None and no_hints:

@@ -16,7 +16,6 @@ from rich.markup import escape
 
 from colorkit.data.images import printable
 from colorkit.errors import ColorkitError
-from colorkit.recipe import size_problem
 
 out = Console()
 err = Console(stderr=True)
@@ -113,6 +112,8 @@ def report_failures(failed: list[str]) -> None:
 
 def check_size(size: int | None) -> None:
     """A ``--size`` outside what any network can run at is one line (the recipe's bound, written once)."""
+    from colorkit.recipe import size_problem  # imports torch: loaded when used, not for --help
+
     why = size_problem(size) if size is not None else None
     if why:
         raise ColorkitError(f"--size {size}: {why}")

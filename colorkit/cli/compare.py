@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import typer
 from rich.progress import Progress
@@ -14,13 +14,15 @@ from colorkit.data.images import find_images
 from colorkit.errors import ColorkitError
 from colorkit.outputs import Outputs
 from colorkit.plugins import get_host
-from colorkit.report.compare import FILES, HINTS_PLOT, results_table, write_report
-from colorkit.training.compare import Comparison, load_compare
-from colorkit.training.trainer import Interrupted
+
+if TYPE_CHECKING:
+    from colorkit.training.compare import Comparison
 
 
 def _claim_report(comparison: Comparison, recipe: Path | None) -> None:
     """The report's files must not replace the recipe or a held-out photo or split (see :mod:`colorkit.outputs`)."""
+    from colorkit.report.compare import FILES, HINTS_PLOT  # imports torch: loaded when used, not for --help
+
     outputs = Outputs("move that file out of the compare directory")
     evaluate = comparison.state.get("evaluate") or {}
     outputs.reads(*[Path(p) for p in (recipe, evaluate.get("split")) if p])
@@ -42,6 +44,10 @@ def compare(
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON on stdout instead of a table."),
 ) -> None:
     """Train every variant on the same data, split, seed and budget; evaluate and report side by side."""
+    from colorkit.report.compare import results_table, write_report
+    from colorkit.training.compare import Comparison, load_compare
+    from colorkit.training.trainer import Interrupted
+
     host = get_host()
     if resume is not None:
         if recipe is not None or vary or set_:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.progress import Progress
@@ -14,10 +14,11 @@ from colorkit.cli.common import EXIT_FILES_FAILED, catch_errors, check_size, err
 from colorkit.data.images import find_images, printable, read_split, set_max_pixels
 from colorkit.errors import ColorkitError
 from colorkit.files import atomic_write_json
-from colorkit.inference.colorizer import Colorizer, find_checkpoint
-from colorkit.inference.evaluate import EvalResult, evaluate as run_evaluation
 from colorkit.outputs import Outputs, run_directory
 from colorkit.plugins import get_host
+
+if TYPE_CHECKING:
+    from colorkit.inference.evaluate import EvalResult
 
 COLUMNS = ("psnr", "ssim", "ab_mse", "colorfulness", "colorfulness_gap")
 
@@ -94,6 +95,9 @@ def evaluate(
     ),
 ) -> None:
     """Measure a checkpoint beside the all-gray baseline; prints tables and writes JSON."""
+    from colorkit.inference.colorizer import Colorizer, find_checkpoint  # imports torch: loaded when used, not for --help
+    from colorkit.inference.evaluate import evaluate as run_evaluation
+
     check_size(size)
     set_max_pixels(max_pixels)
     tint_ab = parse_tint(tint) if tint is not None else None

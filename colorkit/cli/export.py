@@ -8,11 +8,9 @@ from typing import Optional
 import typer
 from rich.markup import escape
 
-from colorkit.checkpoint import read_checkpoint
 from colorkit.cli.common import catch_errors, check_size, out
 from colorkit.data.images import printable
 from colorkit.errors import ColorkitError
-from colorkit.inference.colorizer import Colorizer, find_checkpoint
 from colorkit.outputs import Outputs
 
 FORMATS = ("onnx",)
@@ -29,6 +27,8 @@ def export(
     check_size(size)
     if format not in FORMATS:
         raise ColorkitError(f"--format {format!r}: expected one of {', '.join(FORMATS)}")
+    from colorkit.checkpoint import read_checkpoint
+    from colorkit.inference.colorizer import Colorizer, find_checkpoint
     from colorkit.inference.export import export_onnx
 
     file = find_checkpoint(checkpoint)  # a pretrained model's name becomes its checked weights file

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import typer
 from rich.markup import escape
@@ -11,11 +11,11 @@ from rich.table import Table
 
 from colorkit.cli.common import catch_errors, err, out, print_json
 from colorkit.data.images import printable
-from colorkit.training import distributed
 from colorkit.errors import ColorkitError
-from colorkit.recipe import load_recipe
 from colorkit.training.progress import RichProgress
-from colorkit.training.trainer import TrainResult, read_metrics, resume_run, start_run
+
+if TYPE_CHECKING:
+    from colorkit.training.trainer import TrainResult
 
 
 @catch_errors
@@ -30,6 +30,10 @@ def run(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout instead of a table."),
 ) -> None:
     """Train a model from a TOML recipe; each run writes its own directory under runs/."""
+    from colorkit.recipe import load_recipe  # imports torch: loaded when used, not for --help
+    from colorkit.training import distributed
+    from colorkit.training.trainer import resume_run, start_run
+
     if resume is not None:
         if recipe is not None or data or split or val_split or out_dir:
             raise ColorkitError("--resume continues a run with its own recipe.toml; only --set (e.g. a larger train.epochs) may change it")
@@ -52,6 +56,8 @@ def run(
 
 
 def _summary(r: TrainResult, as_json: bool = False) -> None:
+    from colorkit.training.trainer import read_metrics
+
     last = (read_metrics(r.run_dir) or [{}])[-1]
     tensorboard = r.run_dir / "tensorboard"
     if as_json:

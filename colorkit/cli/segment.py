@@ -17,8 +17,6 @@ from colorkit.errors import ColorkitError
 from colorkit.files import atomic_write_bytes
 from colorkit.outputs import Outputs, input_problem, screen
 from colorkit.plugins import get_host
-from colorkit.preprocess import Preprocessors, gray_u8
-from colorkit.preprocess.overlay import legend, overlay
 
 
 def _jobs(inputs: list[Path], output: Path) -> tuple[list[tuple[Path, Path]], list[str]]:
@@ -46,6 +44,9 @@ def segment(
     size: int = typer.Option(256, "--size", min=16, help="Square size the masks are computed and drawn at (a recipe's data.size to see what training sees)."),
 ) -> None:
     """Draw a preprocessor's channels (face parts: skin, brows, eyes, lips, nose, hair, background) over each photo's gray."""
+    from colorkit.preprocess import Preprocessors, gray_u8  # imports torch: loaded when used, not for --help
+    from colorkit.preprocess.overlay import legend, overlay
+
     if output.exists() and not output.is_dir():
         raise ColorkitError(f"-o {output}: exists and is not a folder")
     jobs, failed = _jobs(inputs, output)

@@ -11,9 +11,6 @@ from rich.markup import escape
 from colorkit.cli.common import EXIT_USAGE, catch_errors, one_line, out, print_json, problems
 from colorkit.errors import ColorkitError, RecipeError
 from colorkit.plugins import get_host
-from colorkit.recipe import read_toml, validate_file
-from colorkit.training.compare import load_compare
-from colorkit.training.preflight import preflight
 
 
 @catch_errors
@@ -23,6 +20,10 @@ def validate(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON record per recipe on stdout instead of lines."),
 ) -> None:
     """Check recipes and compare recipes: keys, types, ranges, registry names, model and loss options. Trains nothing."""
+    from colorkit.recipe import read_toml, validate_file  # imports torch: loaded when used, not for --help
+    from colorkit.training.compare import load_compare
+    from colorkit.training.preflight import preflight
+
     host = get_host()
     bad = 0
     records = []
