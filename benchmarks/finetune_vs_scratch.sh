@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fine-tune the shipped model on a small folder of one group against training the same budget from
-# the same starting point without it (ImageNet encoder only), then score both on that group's test photos.
+# scratch (the same recipe without `model.init`), then score both on that group's test photos.
 #
 #   bash benchmarks/finetune_vs_scratch.sh [OUT_DIR] [MAX_IMAGES]
 #
