@@ -45,14 +45,17 @@ def hold(colorizer, frames: list[np.ndarray], hints: list, batch_size: int = 8) 
     from colorkit.video.stabilize import Stabilizer
 
     class Recording(HintCarrier):
-        """Keeps the hints of every frame."""
+        """Keeps the hints of every frame in ``seen``."""
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.seen: list[list] = []
 
         def step(self, motion):
             self.seen.append(super().step(motion))
             return self.seen[-1]
 
     carrier, keyframe_only = Recording(hints, source="truth"), HintCarrier(hints, source="truth", min_trust=2.0)
-    carrier.seen = []
     plain, hinted, once = Stabilizer(), Stabilizer(), Stabilizer()
     scores: dict[str, list[float]] = {"none": [], "hints": [], "frame 0 only": []}
     for start in range(0, len(frames), batch_size):
