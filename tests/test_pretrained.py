@@ -90,6 +90,15 @@ def test_colorize_and_evaluate_take_the_model_by_name(trained, zoo, tmp_path):
     assert json.loads((tmp_path / "e.json").read_text())["n"] == 10
 
 
+def test_evaluating_a_model_by_name_writes_no_file_unasked(trained, zoo, tmp_path, monkeypatch):
+    _, photos, _, _ = trained
+    monkeypatch.chdir(tmp_path)  # a pretrained model has no run directory: nothing lands in the current folder
+    result = cli("evaluate", "tiny-zoo", "--data", photos, "--size", 32, "--limit", 2)
+    assert result.exit_code == 0, result.output
+    assert "psnr" in result.output and "add --json FILE" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_an_unknown_model_name_lists_the_installed_ones(trained, zoo, tmp_path):
     _, photos, _, _ = trained
     result = cli("colorize", "--model", "tiny-zo", photos, "-o", tmp_path / "x")

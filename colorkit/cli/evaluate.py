@@ -64,12 +64,13 @@ def parse_hint_counts(text: str) -> list[int]:
 
 
 def results_path(json_path: Path | None, checkpoint: Path, name: str) -> Path | None:
-    """Where ``--json`` puts the results: the path given, else ``name`` in the checkpoint's run
-    directory (the current folder for a checkpoint outside one, such as a pretrained model's);
-    None for ``--json -`` (stdout)."""
-    if json_path == Path("-"):
-        return None
-    return json_path or (run_directory(checkpoint) or Path.cwd()) / name
+    """The results file: the ``--json`` path given, else ``name`` in the checkpoint's run directory;
+    None when there is neither (a pretrained model, a loose checkpoint): the tables only, no file
+    written where nobody asked for one. ``--json -`` is the caller's (stdout)."""
+    if json_path is not None:
+        return json_path
+    run = run_directory(checkpoint)
+    return run / name if run is not None else None
 
 
 @catch_errors
@@ -79,7 +80,7 @@ def evaluate(
     split: Optional[Path] = typer.Option(None, "--split", help="File listing the photos to use (names relative to --data)."),
     size: int = typer.Option(256, help="Evaluation resolution: photos are resized to size x size."),
     limit: Optional[int] = typer.Option(None, min=1, help="Use only the first N photos."),
-    json_path: Optional[Path] = typer.Option(None, "--json", help="Where to write the results (default: beside the checkpoint); - prints them on stdout instead of tables."),
+    json_path: Optional[Path] = typer.Option(None, "--json", help="Where to write the results (default: the run directory; a pretrained model or loose checkpoint writes none unless asked); - prints them on stdout instead of tables."),
     device: str = typer.Option("auto", help='"auto", "cpu" or "cuda".'),
     max_pixels: Optional[int] = typer.Option(
         None, "--max-pixels", min=1, help="Refuse larger images (width x height; default 89478485, or COLORKIT_MAX_PIXELS)."
@@ -108,13 +109,14 @@ def evaluate(
         raise ColorkitError("give --data FOLDER (photos with known colour) or --video CLIP")
     source = find_checkpoint(checkpoint)  # a pretrained model's name becomes its checked weights file
     outputs = Outputs("choose another --json").reads_model(checkpoint).reads_model(source)  # the results file is checked before any work
+    to_stdout = json_path == Path("-")
     if video is not None:  # streamed through PyAV (colorkit[video])
         from colorkit.cli.evaluate_video import evaluate_video_command
 
-        target = results_path(json_path, source, f"evaluate-video-{video.stem}.json")
+        target = None if to_stdout else results_path(json_path, source, f"evaluate-video-{video.stem}.json")
         if target is not None:
             outputs.reads(video).claim(target)
-        return evaluate_video_command(Colorizer.load(source, device=device), video, target)
+        return evaluate_video_command(Colorizer.load(source, device=device), video, target, to_stdout)
     unsearched: list[str] = []
     if split is not None:
         files, missing = read_split(data, split)
@@ -128,7 +130,7 @@ def evaluate(
     files = files[:limit] if limit else files
     if not files:
         raise ColorkitError(f"--data {data}: no photos to evaluate")
-    target = results_path(json_path, source, f"evaluate-{(split.stem if split else data.name)}.json")
+    target = None if to_stdout else results_path(json_path, source, f"evaluate-{(split.stem if split else data.name)}.json")
     if target is not None:
         outputs.claim(target)
     colorizer = Colorizer.load(source, device=device)
@@ -141,18 +143,26 @@ def evaluate(
         result = run_evaluation(colorizer, files, size=size, metrics=metrics, tint=tint_ab, hint_counts=hint_counts,
                                 on_progress=lambda k: progress.advance(task, k))
     record = dict(result.to_json(), failed=unsearched + result.failed, checkpoint=colorizer.source, data=str(data), split=str(split) if split else None, size=size)
-    if target is None:
+    if to_stdout:
         print_json(record)
     else:
         _report(result)
-        atomic_write_json(target, record)
-        out.print(f"results written to {escape(printable(str(target)))}", highlight=False)
+        save_results(target, record)
     failed = unsearched + result.failed
     if failed:
         problems.print(f"[red]{len(failed)} failed[/] (left out of the results):")
         for line in failed:
             problems.print(f"[red]failed:[/] {escape(printable(line))}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_FILES_FAILED)
+
+
+def save_results(target: Path | None, record: dict) -> None:
+    """Write ``record`` to ``target`` (already checked) and say where; say how to keep it when None."""
+    if target is None:
+        out.print("results not written (no run directory): add --json FILE to keep them", highlight=False)
+        return
+    atomic_write_json(target, record)
+    out.print(f"results written to {escape(printable(str(target)))}", highlight=False)
 
 
 def _report(result: EvalResult) -> None:

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from colorkit.cli.colorize_video import video_progress
 from colorkit.cli.common import out, print_json
-from colorkit.files import atomic_write_json
+from colorkit.cli.evaluate import save_results
 from colorkit.video import require
 
 ROWS = ("per-frame", "stabilised", "truth")
@@ -32,8 +32,9 @@ def video_table(title: str, flicker: dict, psnr: dict | None) -> Table:
     return table
 
 
-def evaluate_video_command(colorizer, video: Path, target: Path | None) -> None:
-    """Measure ``video``; write the results to ``target`` (already checked), or print them as JSON when None."""
+def evaluate_video_command(colorizer, video: Path, target: Path | None, to_stdout: bool) -> None:
+    """Measure ``video``; print the results as JSON (``to_stdout``), or a table and write them to
+    ``target`` (already checked; None writes nothing)."""
     require()
     from colorkit.video.io import estimated_frames, probe
     from colorkit.video.pipeline import evaluate_video
@@ -50,10 +51,9 @@ def evaluate_video_command(colorizer, video: Path, target: Path | None) -> None:
         result = evaluate_video(colorizer, video, on_frames=advance)
     record = dict(result.to_json(), checkpoint=colorizer.source, video=str(video), network_size=colorizer.size,
                   width=info.width, height=info.height, fps=float(info.fps))
-    if target is None:
+    if to_stdout:
         print_json(record)
         return
     truth = "colour original: the clip itself" if result.has_truth else "no colour original (a gray clip): flicker only"
     out.print(video_table(f"{video.name}: {result.frames} frames, {len(result.cuts)} cuts; {truth}", result.flicker, result.psnr))
-    atomic_write_json(target, record)
-    out.print(f"results written to {target}", highlight=False)
+    save_results(target, record)
