@@ -154,6 +154,21 @@ def drop(driver, *paths: Path) -> None:
     driver.find_element(By.ID, "files").send_keys("\n".join(str(p) for p in paths))
 
 
+def drag_and_drop(driver, *paths: Path) -> bool:
+    """Drop files on the page's drop zone as a person's drag does: the files go into a DataTransfer
+    (through a throwaway file input, the only way a page gets real File objects) and the zone gets
+    ``dragover`` then ``drop`` events carrying it. Returns whether the zone lit up on ``dragover``."""
+    carrier = driver.execute_script(
+        "const i = document.createElement('input'); i.type = 'file'; i.multiple = true; i.hidden = true;"
+        "document.body.appendChild(i); return i;")
+    carrier.send_keys("\n".join(str(p) for p in paths))
+    return driver.execute_script("""const [carrier, zone] = arguments;
+    const data = new DataTransfer(); for (const f of carrier.files) data.items.add(f);
+    const event = (type) => new DragEvent(type, {dataTransfer: data, bubbles: true, cancelable: true});
+    zone.dispatchEvent(event("dragover")); const lit = zone.classList.contains("over");
+    zone.dispatchEvent(event("drop")); carrier.remove(); return lit;""", carrier, driver.find_element(By.ID, "drop"))
+
+
 def cards(driver) -> list:
     return driver.find_elements(By.CSS_SELECTOR, "#photos .card")
 
@@ -267,6 +282,16 @@ def test_a_portrait_with_the_shipped_model_side_by_side_and_with_the_slider(page
     page.execute_script("arguments[0].value = 30; arguments[0].dispatchEvent(new Event('input'))", slider)
     assert card.find_element(By.CSS_SELECTOR, ".before").value_of_css_property("clip-path") == "inset(0px 70% 0px 0px)"
     screenshot(page, "slider")
+
+
+def test_photos_dragged_onto_the_page_are_coloured(page, tmp_path):
+    photos = [gray_photo(tmp_path / f"dragged{i}.png", 48, 32, seed=i) for i in range(2)]
+    assert drag_and_drop(page, *photos)  # the zone shows where to let go
+    assert "over" not in page.find_element(By.ID, "drop").get_attribute("class")  # and stops once dropped
+    WebDriverWait(page, WAIT).until(lambda d: len(cards(d)) == 2)
+    for card in cards(page):
+        wait_results(page, card, 1)
+    assert [c.find_element(By.CSS_SELECTOR, ".info").text for c in cards(page)] == ["48 x 32 px, 8-bit"] * 2
 
 
 def test_a_16_bit_scan_downloads_as_16_bit(page, tmp_path, downloads):
