@@ -1,0 +1,47 @@
+"""benchmarks/saturation_scale.py: PSNR and colourfulness of a model's ab scaled down or up."""
+
+from __future__ import annotations
+
+import runpy
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from colorkit.data.lab import rgb_to_lab_np
+
+SCRIPT = Path(__file__).parents[1] / "benchmarks" / "saturation_scale.py"
+
+
+def scene(size: int = 64) -> np.ndarray:
+    rgb = np.zeros((size, size, 3), np.uint8)
+    rgb[...] = (90, 140, 100)
+    rgb[8:40, 10:50] = (180, 70, 60)
+    return rgb
+
+
+def test_an_overconfident_prediction_scores_best_at_its_own_excess():
+    scaled_scores = runpy.run_path(str(SCRIPT))["scaled_scores"]
+    rgb = scene()
+    ab = rgb_to_lab_np(rgb / 255.0)[..., 1:]
+    scores = scaled_scores(rgb, 2 * ab, [0, 0.25, 0.5, 1])  # the right hues, twice as strong
+    assert max(scores, key=lambda s: scores[s][0]) == 0.5
+    assert scores[0][1] < 0.01 and scores[0.25][1] < scores[0.5][1] < scores[1][1]  # colour grows with s
+    assert scores[0.5] == scaled_scores(rgb, ab, [1])[1]  # half of twice the truth's ab is the truth's
+
+
+def test_it_reports_a_split_with_a_model(tiny_checkpoint, tmp_path, capsys, monkeypatch):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "splits").mkdir()
+    for i in range(3):
+        Image.fromarray(np.roll(scene(), 9 * i, axis=0)).save(tmp_path / "images" / f"p{i}.png")
+    (tmp_path / "splits" / "val.txt").write_text("p0.png\np1.png\np2.png\n")
+    argv = ["saturation_scale.py", str(tiny_checkpoint), str(tmp_path), "--scales", "0,1", "--size", "48"]
+    monkeypatch.setattr(sys, "argv", argv)
+    runpy.run_path(str(SCRIPT), run_name="__main__")
+    lines = capsys.readouterr().out.splitlines()
+    assert "3 photos at 48 px" in lines[0]
+    gray = float(lines[1].split("PSNR")[1].split("dB")[0])
+    assert lines[1].startswith("ab x 0 ") and lines[1].rstrip().endswith("colourfulness   0.00")
+    assert lines[2].startswith("ab x 1 ") and gray > 0
