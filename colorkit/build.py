@@ -19,13 +19,18 @@ class LossSet(nn.Module):
 
     At most one loss may ask for a special network output (class logits, say); it then decodes the
     output to ab for the other losses and for colorizing. A term with ``part_weights`` gets the
-    per-pixel weight map made from the preprocessor channels (``extra=``, named by ``channels``).
+    per-pixel weight map made from the preprocessor channels (``extra=``, named by ``channels``). A
+    term with ``source_weights`` is computed on each source's images apart (``source=``, each image's
+    source) and mixed by the images' shares of the batch times their source's weight, so each image
+    counts with its source's weight.
     """
 
-    def __init__(self, terms: list[tuple[str, float, Loss]], specs: list[dict], channels: list[str] = (), part_weights: list[dict] | None = None):
+    def __init__(self, terms: list[tuple[str, float, Loss]], specs: list[dict], channels: list[str] = (),
+                 part_weights: list[dict] | None = None, source_weights: list[list[float] | None] | None = None):
         super().__init__()
         self.channels = list(channels)
         self.part_weights = part_weights or [{} for _ in terms]
+        self.source_weights = source_weights or [None for _ in terms]
         self.names = [name for name, _, _ in terms]
         self.weights = [weight for _, weight, _ in terms]
         self.losses = nn.ModuleList(loss for _, _, loss in terms)
@@ -83,24 +88,48 @@ class LossSet(nn.Module):
             raise RuntimeError(f"loss state does not match the recipe's losses (differs in {', '.join(diff)})")
         self.load_state_dict(state, strict=False)
 
-    def forward(self, output: torch.Tensor, target: torch.Tensor, *, extra: torch.Tensor | None = None, **context) -> tuple[torch.Tensor, dict[str, float]]:
+    def forward(self, output: torch.Tensor, target: torch.Tensor, *, extra: torch.Tensor | None = None,
+                source: torch.Tensor | None = None, **context) -> tuple[torch.Tensor, dict[str, float]]:
         ab = self._ab_for_others(output)
         total = output.new_zeros(())
         logs: dict[str, float] = {}
         for i, (name, weight, loss) in enumerate(zip(self.names, self.weights, self.losses)):
             pred = output if loss_out_channels(loss) == self.out_channels else ab
+            term_context = dict(context)
             if self.part_weights[i]:
                 if extra is None:
                     raise ColorkitError(f"loss.{i} ('{name}'): part_weights need the preprocessor channels (extra=)")
-                terms = loss(pred, target, pixel_weights=part_weight_map(extra.to(pred.dtype), self.channels, self.part_weights[i]), **context)
+                term_context["pixel_weights"] = part_weight_map(extra.to(pred.dtype), self.channels, self.part_weights[i])
+            if self.source_weights[i] is None:
+                terms = loss(pred, target, **term_context)
+            elif source is None:
+                raise ColorkitError(f"loss.{i} ('{name}'): source_weights need each image's source (source=)")
             else:
-                terms = loss(pred, target, **context)
+                terms = _by_source(loss, name, self.source_weights[i], pred, target, source, term_context)
             label = self._label(i)
             for key, value in terms.items():
                 logs[label if key == name else f"{label}.{key}"] = float(value.detach())
                 total = total + weight * value
         logs["total"] = float(total.detach())
         return total, logs
+
+
+def _by_source(loss: Loss, name: str, weights: list[float], pred, target, source, context) -> dict[str, torch.Tensor]:
+    """``loss``'s terms with each image weighted by ``weights[source]``: the loss on each source's
+    images (their slice of every per-image tensor in ``context`` too), times the source's weight and
+    the images' share of the batch. A source of weight 0 is not computed; a batch of only such images
+    gives a zero that still reaches the network, so backward works."""
+    n = source.shape[0]
+    terms: dict[str, torch.Tensor] = {}
+    for s in source.unique().tolist():
+        if weights[s] == 0:
+            continue
+        mask = source == s
+        part = {k: v[mask] if isinstance(v, torch.Tensor) and v.shape[:1] == (n,) else v for k, v in context.items()}
+        share = weights[s] * int(mask.sum()) / n
+        for key, value in loss(pred[mask], target[mask], **part).items():
+            terms[key] = terms.get(key, 0.0) + share * value
+    return terms or {name: pred.sum() * 0.0}
 
 
 def build_losses(recipe: Recipe, host, channels: list[str] = ()) -> LossSet:
@@ -113,7 +142,7 @@ def build_losses(recipe: Recipe, host, channels: list[str] = ()) -> LossSet:
             raise ColorkitError(f"loss.{i} ('{term.name}'): {exc}") from None
         terms.append((term.name, term.weight, loss))
         specs.append({"name": term.name, "args": term.args})
-    return LossSet(terms, specs, channels, [dict(t.part_weights) for t in recipe.loss])
+    return LossSet(terms, specs, channels, [dict(t.part_weights) for t in recipe.loss], [t.source_weights for t in recipe.loss])
 
 
 def model_spec(recipe: Recipe, extra_channels: int, out_channels: int) -> dict:

@@ -174,6 +174,11 @@ class LossTerm(_Section):
         default_factory=dict,
         description="per-pixel weights from preprocessor channels, e.g. {lips = 3, eyes = 3}: w = 1 + sum (weight - 1) * mask; only losses that take per-pixel weights",
     )
+    source_weights: Optional[list[float]] = Field(
+        None,
+        description="one multiplier per `[[data.sources]]` entry, in their order, for this loss on the images from that folder, e.g. [1, 0] "
+        "keeps a colourfulness term off the second folder (its other losses still count there)",
+    )
 
     @model_validator(mode="after")
     def _weights_not_negative(self) -> "LossTerm":
@@ -181,6 +186,13 @@ class LossTerm(_Section):
             if not w >= 0:
                 raise ValueError(f"part_weights.{part} must be >= 0, got {w}")
         return self
+
+    @field_validator("source_weights")
+    @classmethod
+    def _source_weights_not_negative(cls, weights: list[float] | None) -> list[float] | None:
+        if weights is not None and not all(w >= 0 for w in weights):
+            raise ValueError(f"every source weight must be >= 0, got {weights}")
+        return weights
 
 
 class PreprocessStep(_Section):
@@ -299,6 +311,16 @@ class Recipe(_Section):
     train: TrainConfig = Field(default_factory=lambda: TrainConfig(epochs=10))
     output: OutputConfig = Field(default_factory=OutputConfig)
     log: LogConfig = Field(default_factory=LogConfig)
+
+    @model_validator(mode="after")
+    def _source_weights_match_sources(self) -> "Recipe":
+        for i, term in enumerate(self.loss):
+            if term.source_weights is not None and len(term.source_weights) != len(self.data.sources):
+                raise ValueError(
+                    f"loss.{i}.source_weights has {len(term.source_weights)} value(s) but the recipe has "
+                    f"{len(self.data.sources)} [[data.sources]] entr{'y' if len(self.data.sources) == 1 else 'ies'}: give one per source, in their order"
+                )
+        return self
 
     def to_toml(self, command: str | None = None) -> str:
         """The recipe as TOML, optionally opened by a comment giving its command.

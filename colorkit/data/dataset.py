@@ -153,6 +153,16 @@ class DataSplit:
     mix: list[tuple[int, float]] | None = None
     """With several sources: each one's number of training images and mixing weight, in the order
     their files are stored in ``train`` (see :class:`EpochSampler`)."""
+    val_counts: list[int] | None = None
+    """With several sources: each one's number of validation images, in the order stored in ``val``."""
+
+    def sources(self, index: torch.Tensor, val: bool = False) -> torch.Tensor | None:
+        """Which source (its place in ``data.sources``) each item of ``train`` (or ``val``) came from, by
+        the items' ``index``; None with a single folder."""
+        counts = self.val_counts if val else (self.mix and [count for count, _ in self.mix])
+        if not counts:
+            return None
+        return torch.bucketize(index, torch.tensor(counts).cumsum(0), right=True)
 
 
 def _seeded_shuffle(files: list[Path], seed: int) -> list[Path]:
@@ -227,7 +237,8 @@ def build_datasets(data, seed: int) -> DataSplit:
             )
     names = [_val_name(f, roots) for p in parts for f in p.val]
     train, val = ImageFiles(files, data.size, data.cache), ImageFiles(val_files, data.size, data.cache)
-    return DataSplit(train, val, names, missing, problems, mix)
+    val_counts = [len(p.val) for p in parts] if mix else None
+    return DataSplit(train, val, names, missing, problems, mix, val_counts)
 
 
 def _val_name(path: Path, roots: list[Path]) -> str:

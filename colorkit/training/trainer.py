@@ -301,7 +301,7 @@ class Trainer:
     def _empty_batch(self) -> dict:
         """A black image standing in for a rank's empty slice of the last global batch (its loss weight is 0)."""
         size = self.recipe.data.size
-        batch = {"rgb": torch.zeros(1, 3, size, size, dtype=torch.uint8), "errors": []}
+        batch = {"rgb": torch.zeros(1, 3, size, size, dtype=torch.uint8), "index": torch.zeros(1, dtype=torch.long), "errors": []}
         if self.preprocess:
             batch["extra"] = torch.zeros(1, len(self.preprocess), size, size)
         return batch
@@ -343,6 +343,11 @@ class Trainer:
                 self.console.print(f"[yellow]skipped[/] {escape(printable(err))}", highlight=False, soft_wrap=True)
         self.state.bad_files = len(self.bad_names)
 
+    def _sources(self, batch: dict, val: bool = False) -> torch.Tensor | None:
+        """Each image's place in ``data.sources`` (None with one folder), for losses with ``source_weights``."""
+        source = self.data.sources(batch["index"], val)
+        return None if source is None else source.to(self.device)
+
     def _train_step(self, batch: dict) -> int:
         self._note_bad(batch["errors"])
         n = 0 if batch["rgb"] is None else batch["rgb"].shape[0]
@@ -360,7 +365,7 @@ class Trainer:
         with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):
             output = self.train_model(self._inputs(L, extra, hints))
         output = output.float()
-        total, logs = self.losses(output, ab, L=L, extra=extra)
+        total, logs = self.losses(output, ab, L=L, extra=extra, source=self._sources(batch))
         if not torch.isfinite(total):
             raise ColorkitError(f"training diverged at step {self.state.step}: loss is {float(total)}; lower optim.lr")
         self.opt.zero_grad(set_to_none=True)
@@ -408,7 +413,7 @@ class Trainer:
             L, ab = rgb_to_model_io(rgb)
             extra = self._extra(batch)
             output = self.model(self._inputs(L, extra))
-            _, logs = self.losses(output, ab, L=L, extra=extra)
+            _, logs = self.losses(output, ab, L=L, extra=extra, source=self._sources(batch, val=True))
             pred_ab = self.losses.decode(output)
             lab = rgb_to_lab(rgb)
             pred_rgb = lab_to_rgb(torch.cat([lab[:, :1], pred_ab * AB_SCALE], 1))
