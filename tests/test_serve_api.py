@@ -347,6 +347,7 @@ def test_the_command_prints_the_url_warns_off_loopback_and_leaves_nothing(models
         _, stderr = proc.communicate(timeout=60)
     assert "warning: listening on 0.0.0.0" in stderr
     assert proc.returncode == (130 if stop == signal.SIGINT else 143)
+    assert ("interrupted" in stderr) == (stop == signal.SIGINT)
     assert ours(tmp) == []
 
 

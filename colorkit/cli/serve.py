@@ -74,15 +74,23 @@ def serve(
         err.print(f"[yellow]warning:[/] listening on {escape(host)}: other computers that reach it can use the page and the model", highlight=False)
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
-    # uvicorn stops gracefully on SIGTERM, then raises it again: as an exit here, so the folder is removed
-    previous = signal.signal(signal.SIGTERM, _terminated)
+    # uvicorn stops gracefully on SIGINT or SIGTERM, then raises the signal again through the handler
+    # it found: ours turn it into an exception here, so the folder is removed and the exit code says
+    # why. Without our own SIGINT handler asyncio's would cancel the server's task instead, whose exit
+    # code is left to a race.
+    previous = {sig: signal.signal(sig, handler) for sig, handler in ((signal.SIGINT, _interrupted), (signal.SIGTERM, _terminated))}
     try:
         with tempfile.TemporaryDirectory(prefix="colorkit-serve-") as folder:  # uploads are decoded here, then deleted
             app = create_web_app(models, Photos(Path(folder)), max_upload_bytes=int(max_upload_mb * 1e6), host=host)
             out.print(f"colorkit serve: open http://{shown}:{bound}/ in a browser (Ctrl-C stops it)", highlight=False)
             uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _interrupted(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def _terminated(signum, frame) -> None:
