@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from colorkit.cli.common import hint_models
 from colorkit.hints.file import read_hints_file
 from colorkit.inference.colorizer import Colorizer
 from colorkit.testing import cli, save_tiny_checkpoint
@@ -79,7 +80,9 @@ def test_a_model_without_hint_channels_refuses_hints_before_writing_anything(tmp
     src = photo(tmp_path / "p.png")
     (tmp_path / "p.hints.json").write_text(json.dumps(BLUE))
     one_line_error(cli("colorize", models[1], src, "--hints", tmp_path / "p.hints.json", "-o", tmp_path / "out.png"),
-                   "this model has no hint channels", f"cannot take --hints {tmp_path / 'p.hints.json'}")
+                   "this model has no hint channels", f"cannot take --hints {tmp_path / 'p.hints.json'}",
+                   "use a hint model (faces-hints")  # the installed hint models, by name
+    assert "faces-scenes," not in hint_models() and "faces-scenes;" not in hint_models()  # no hint channels
     one_line_error(cli("colorize", models[1], tmp_path, "-o", tmp_path / "out"), "cannot follow the hints files beside 1 photo", "--no-hints")
     assert not (tmp_path / "out.png").exists() and not (tmp_path / "out").exists()
     result = cli("colorize", models[1], tmp_path, "-o", tmp_path / "out", "--no-hints")

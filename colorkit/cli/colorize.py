@@ -10,7 +10,7 @@ import typer
 from rich.progress import Progress
 from rich.markup import escape
 
-from colorkit.cli.common import catch_errors, check_size, err, one_line, out, report_failures
+from colorkit.cli.common import catch_errors, check_size, err, hint_models, one_line, out, report_failures
 from colorkit.data.encode import reads_back
 from colorkit.data.images import find_images, is_image_name, printable, set_max_pixels
 from colorkit.errors import ColorkitError
@@ -157,11 +157,11 @@ def colorize(
 def refused_hints(model: str, explicit: Path | None, files: dict[Path, Path]) -> str:
     """Why a model without hint channels cannot colour with these hints files (nothing is written)."""
     if explicit is not None:
-        return f"{model}: this model has no hint channels (trained without [hints]), so it cannot take --hints {explicit}; use a hint model (docs/hints.md)"
+        return f"{model}: this model has no hint channels (trained without [hints]), so it cannot take --hints {explicit}; use {hint_models()}"
     names = sorted(str(p) for p in set(files.values()))
     shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
     return (f"{model}: this model has no hint channels (trained without [hints]), so it cannot follow the hints files "
-            f"beside {len(files)} photo{'s' * (len(files) != 1)} ({shown}); use a hint model (docs/hints.md), or --no-hints to ignore them")
+            f"beside {len(files)} photo{'s' * (len(files) != 1)} ({shown}); use {hint_models()}, or --no-hints to ignore them")
 
 
 def register(app: typer.Typer) -> None:

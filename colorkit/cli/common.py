@@ -110,6 +110,15 @@ def report_failures(failed: list[str]) -> None:
     raise typer.Exit(EXIT_FILES_FAILED)
 
 
+def hint_models() -> str:
+    """The installed pretrained models that take colour hints, for a refusal's advice ("a hint model (...)")."""
+    from colorkit.plugins import get_host
+
+    registry = get_host().registries["pretrained"]
+    names = [name for name in registry.names() if registry.get(name).factory.hints]
+    return f"a hint model ({', '.join(names)}; docs/hints.md)" if names else "a hint model (docs/hints.md)"
+
+
 def check_size(size: int | None) -> None:
     """A ``--size`` outside what any network can run at is one line (the recipe's bound, written once)."""
     from colorkit.recipe import size_problem  # imports torch: loaded when used, not for --help

@@ -10,7 +10,7 @@ from rich.progress import Progress
 from rich.markup import escape
 from rich.table import Table
 
-from colorkit.cli.common import EXIT_FILES_FAILED, catch_errors, check_size, err, out, print_json, problems
+from colorkit.cli.common import EXIT_FILES_FAILED, catch_errors, check_size, err, hint_models, out, print_json, problems
 from colorkit.data.images import find_images, printable, read_split, set_max_pixels
 from colorkit.errors import ColorkitError
 from colorkit.files import atomic_write_json
@@ -135,7 +135,7 @@ def evaluate(
         outputs.claim(target)
     colorizer = Colorizer.load(source, device=device)
     if any(hint_counts or []) and not colorizer.takes_hints:
-        raise ColorkitError(f"--hints {hints}: {colorizer.source} has no hint channels (trained without [hints]); measure a hint model, or leave out --hints")
+        raise ColorkitError(f"--hints {hints}: {colorizer.source} has no hint channels (trained without [hints]); measure {hint_models()}, or leave out --hints")
     host = get_host()
     metrics = {name: host.metrics.get(name).factory for name in host.metrics.names()}
     with Progress(console=err, transient=True) as progress:
