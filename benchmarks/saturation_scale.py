@@ -36,6 +36,24 @@ def scaled_scores(rgb: np.ndarray, ab: np.ndarray, scales: list[float]) -> dict[
     return scores
 
 
+def split_predictions(colorizers: list[Colorizer], data: Path, split: str, size: int, limit: int | None = None):
+    """``(rgb, [ab of each colorizer])`` for each photo of ``data``'s split, resized to ``size`` as
+    `colorkit evaluate` does (each model's ab upsampled to the photo's size), in LAB units."""
+    files, missing = read_split(data / "images", data / "splits" / f"{split}.txt")
+    if missing:
+        raise SystemExit(f"{split}.txt: {len(missing)} listed photos are missing, first: {missing[0]}")
+    files = files[:limit]
+    for start in range(0, len(files), 16):
+        rgbs = [np.asarray(open_image(f).resize((size, size), Image.Resampling.BICUBIC)) for f in files[start : start + 16]]
+        with torch.no_grad():
+            abs_ = [
+                F.interpolate(c.predict_many(rgbs), size=(size, size), mode="bilinear", align_corners=False).permute(0, 2, 3, 1).double().cpu().numpy()
+                for c in colorizers
+            ]
+        for i, rgb in enumerate(rgbs):
+            yield rgb, [ab[i] for ab in abs_]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("model", help="a pretrained model's name, a run directory or a checkpoint")
@@ -45,23 +63,15 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256, help="the photo's size, as `colorkit evaluate` uses")
     parser.add_argument("--limit", type=int, default=None, help="the first N photos of the split")
     args = parser.parse_args()
-    files, missing = read_split(args.data / "images", args.data / "splits" / f"{args.split}.txt")
-    if missing:
-        raise SystemExit(f"{args.split}.txt: {len(missing)} listed photos are missing, first: {missing[0]}")
-    files = files[: args.limit]
     scales = [float(s) for s in args.scales.split(",")]
     colorizer = Colorizer.load(args.model, device="cpu")
     sums = {s: np.zeros(2) for s in scales}
-    truth = 0.0
-    for start in range(0, len(files), 16):
-        rgbs = [np.asarray(open_image(f).resize((args.size, args.size), Image.Resampling.BICUBIC)) for f in files[start : start + 16]]
-        with torch.no_grad():
-            ab = F.interpolate(colorizer.predict_many(rgbs), size=(args.size, args.size), mode="bilinear", align_corners=False)
-        for rgb, one in zip(rgbs, ab.permute(0, 2, 3, 1).double().cpu().numpy()):
-            for s, pair in scaled_scores(rgb, one, scales).items():
-                sums[s] += pair
-            truth += colorfulness(rgb / 255.0)
-    n = len(files)
+    truth, n = 0.0, 0
+    for rgb, (ab,) in split_predictions([colorizer], args.data, args.split, args.size, args.limit):
+        for s, pair in scaled_scores(rgb, ab, scales).items():
+            sums[s] += pair
+        truth += colorfulness(rgb / 255.0)
+        n += 1
     print(f"{colorizer.source} on {args.data.name} {args.split}: {n} photos at {args.size} px; truth's colourfulness {truth / n:.2f}")
     for s in scales:
         print(f"ab x {s:<5g} PSNR {sums[s][0] / n:6.2f} dB  colourfulness {sums[s][1] / n:6.2f}")

@@ -1,4 +1,4 @@
-"""benchmarks/saturation_scale.py: PSNR and colourfulness of a model's ab scaled down or up."""
+"""benchmarks/saturation_scale.py and ensemble_mean.py: a model's ab scaled down or up, and several models' ab averaged."""
 
 from __future__ import annotations
 
@@ -45,3 +45,34 @@ def test_it_reports_a_split_with_a_model(tiny_checkpoint, tmp_path, capsys, monk
     gray = float(lines[1].split("PSNR")[1].split("dB")[0])
     assert lines[1].startswith("ab x 0 ") and lines[1].rstrip().endswith("colourfulness   0.00")
     assert lines[2].startswith("ab x 1 ") and gray > 0
+
+
+ENSEMBLE = Path(__file__).parents[1] / "benchmarks" / "ensemble_mean.py"
+
+
+def test_the_mean_of_two_opposite_errors_is_the_truth(monkeypatch):
+    monkeypatch.syspath_prepend(str(SCRIPT.parent))
+    combination_scores = runpy.run_path(str(ENSEMBLE))["combination_scores"]
+    rgb = scene()
+    ab = rgb_to_lab_np(rgb / 255.0)[..., 1:]
+    scores = combination_scores(rgb, [ab + 6.0, ab - 6.0, np.zeros_like(ab)])
+    assert set(scores) == {(0,), (1,), (2,), (0, 1), (0, 2), (1, 2), (0, 1, 2)}
+    assert scores[(0, 1)][0] > 45 > scores[(0,)][0]  # the two shifted predictions cancel out
+    assert scores[(2,)][1] < 0.01  # all gray
+    assert scores[(0, 1)] == combination_scores(rgb, [ab])[(0,)]
+
+
+def test_it_ranks_the_combinations_of_a_split(tiny_checkpoint, tmp_path, capsys, monkeypatch):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "splits").mkdir()
+    for i in range(2):
+        Image.fromarray(np.roll(scene(), 9 * i, axis=0)).save(tmp_path / "images" / f"p{i}.png")
+    (tmp_path / "splits" / "val.txt").write_text("p0.png\np1.png\n")
+    monkeypatch.syspath_prepend(str(SCRIPT.parent))
+    monkeypatch.setattr(sys, "argv", ["ensemble_mean.py", str(tmp_path), str(tiny_checkpoint), str(tiny_checkpoint), "--size", "48"])
+    runpy.run_path(str(ENSEMBLE), run_name="__main__")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"{tmp_path.name} val: 2 photos at 48 px"
+    assert len(lines) == 4  # each model alone and the two together
+    psnrs = [float(line.split("PSNR")[1].split("dB")[0]) for line in lines[1:]]
+    assert psnrs == sorted(psnrs, reverse=True) and len(set(psnrs)) == 1  # one model twice: its mean is itself

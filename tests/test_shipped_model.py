@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from colorkit.data.lab import rgb_to_lab_np
@@ -55,7 +56,8 @@ def test_every_bundled_model_is_intact_small_and_says_its_licence():
         assert "non-commercial" in card.licence and all(d.licence for d in card.data) and (ROOT / card.recipe).is_file()
 
 
-def test_the_shipped_hint_model_follows_a_hints_file(tmp_path):
+@pytest.mark.parametrize("model", ["faces-hints", "faces-scenes-hints"])
+def test_the_shipped_hint_models_follow_a_hints_file(tmp_path, model):
     (photo,) = make_images(tmp_path / "in", count=1, size=128)
     gray = tmp_path / "gray.png"
     Image.open(photo).convert("L").save(gray)
@@ -63,7 +65,7 @@ def test_the_shipped_hint_model_follows_a_hints_file(tmp_path):
     # a green, which faces and UTKFace's backgrounds hardly have: the spread hints carry it (docs/hints.md)
     hints.write_text('{"units": "fraction", "hints": [{"x": 0.5, "y": 0.5, "ab": [-40, 30], "radius": 0.05}]}')
     for name, extra in (("plain.png", []), ("hinted.png", ["--hints", hints])):
-        result = cli("colorize", "faces-hints", gray, "-o", tmp_path / name, *extra)
+        result = cli("colorize", model, gray, "-o", tmp_path / name, *extra)
         assert result.exit_code == 0, result.output
-    plain, hinted = (rgb_to_lab_np(np.asarray(Image.open(tmp_path / n).convert("RGB")))[60:68, 60:68, 1:].mean((0, 1)) for n in ("plain.png", "hinted.png"))
+    plain, hinted = (rgb_to_lab_np(np.asarray(Image.open(tmp_path / n).convert("RGB")) / 255.0)[60:68, 60:68, 1:].mean((0, 1)) for n in ("plain.png", "hinted.png"))
     assert np.linalg.norm(hinted - np.array([-40, 30])) < np.linalg.norm(plain - np.array([-40, 30])) / 4  # toward the hint
