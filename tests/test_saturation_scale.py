@@ -21,6 +21,15 @@ def scene(size: int = 64) -> np.ndarray:
     return rgb
 
 
+def split_folder(root: Path, count: int) -> None:
+    """``root/images`` with ``count`` shifted scenes, all listed in ``root/splits/val.txt``."""
+    (root / "images").mkdir()
+    (root / "splits").mkdir()
+    for i in range(count):
+        Image.fromarray(np.roll(scene(), 9 * i, axis=0)).save(root / "images" / f"p{i}.png")
+    (root / "splits" / "val.txt").write_text("".join(f"p{i}.png\n" for i in range(count)))
+
+
 def test_an_overconfident_prediction_scores_best_at_its_own_excess():
     scaled_scores = runpy.run_path(str(SCRIPT))["scaled_scores"]
     rgb = scene()
@@ -32,11 +41,7 @@ def test_an_overconfident_prediction_scores_best_at_its_own_excess():
 
 
 def test_it_reports_a_split_with_a_model(tiny_checkpoint, tmp_path, capsys, monkeypatch):
-    (tmp_path / "images").mkdir()
-    (tmp_path / "splits").mkdir()
-    for i in range(3):
-        Image.fromarray(np.roll(scene(), 9 * i, axis=0)).save(tmp_path / "images" / f"p{i}.png")
-    (tmp_path / "splits" / "val.txt").write_text("p0.png\np1.png\np2.png\n")
+    split_folder(tmp_path, 3)
     argv = ["saturation_scale.py", str(tiny_checkpoint), str(tmp_path), "--scales", "0,1", "--size", "48"]
     monkeypatch.setattr(sys, "argv", argv)
     runpy.run_path(str(SCRIPT), run_name="__main__")
@@ -63,11 +68,7 @@ def test_the_mean_of_two_opposite_errors_is_the_truth(monkeypatch):
 
 
 def test_it_ranks_the_combinations_of_a_split(tiny_checkpoint, tmp_path, capsys, monkeypatch):
-    (tmp_path / "images").mkdir()
-    (tmp_path / "splits").mkdir()
-    for i in range(2):
-        Image.fromarray(np.roll(scene(), 9 * i, axis=0)).save(tmp_path / "images" / f"p{i}.png")
-    (tmp_path / "splits" / "val.txt").write_text("p0.png\np1.png\n")
+    split_folder(tmp_path, 2)
     monkeypatch.syspath_prepend(str(SCRIPT.parent))
     monkeypatch.setattr(sys, "argv", ["ensemble_mean.py", str(tmp_path), str(tiny_checkpoint), str(tiny_checkpoint), "--size", "48"])
     runpy.run_path(str(ENSEMBLE), run_name="__main__")
