@@ -34,7 +34,7 @@ from colorkit.serve.app import create_web_app  # noqa: E402
 from colorkit.serve.models import ModelChoices  # noqa: E402
 from colorkit.serve.photos import Photos  # noqa: E402
 from colorkit.testing import cli, save_tiny_checkpoint  # noqa: E402
-from colorkit.zoo import DEFAULT_MODEL  # noqa: E402
+from colorkit.zoo import DEFAULT_HINT_MODEL, DEFAULT_MODEL  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -325,14 +325,16 @@ def test_serve_with_a_model_it_cannot_load_is_one_line(tmp_path):
     assert "nosuch.safetensors" in result.output
 
 
-@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
-def test_the_command_prints_the_url_warns_off_loopback_and_leaves_nothing(models_dir, tmp_path, stop):
-    """``colorkit serve MODEL --host 0.0.0.0 --port 0`` in a process of its own: the URL it prints
-    answers, a warning names the exposure, and Ctrl-C or SIGTERM leaves its temporary folder removed."""
+@pytest.mark.parametrize("stop, model", [(signal.SIGINT, "plain.safetensors"), (signal.SIGTERM, None)])
+def test_the_command_prints_the_url_warns_off_loopback_and_leaves_nothing(models_dir, tmp_path, stop, model):
+    """``colorkit serve [MODEL] --host 0.0.0.0 --port 0`` in a process of its own: the URL it prints
+    answers with the model asked for (without one, the shipped model that takes hints), a warning
+    names the exposure, and Ctrl-C or SIGTERM leaves its temporary folder removed."""
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    env = dict(os.environ, TMPDIR=str(tmp), OMP_NUM_THREADS="1")
-    command = [sys.executable, "-m", "colorkit", "serve", str(models_dir / "plain.safetensors"), "--host", "0.0.0.0", "--port", "0", "--device", "cpu"]
+    env = dict(os.environ, TMPDIR=str(tmp), OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1")
+    asked = [str(models_dir / model)] if model else []
+    command = [sys.executable, "-m", "colorkit", "serve", *asked, "--host", "0.0.0.0", "--port", "0", "--device", "cpu"]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
     try:
         line = proc.stdout.readline()
@@ -341,7 +343,7 @@ def test_the_command_prints_the_url_warns_off_loopback_and_leaves_nothing(models
         assert len(ours(tmp)) == 1, sorted(p.name for p in tmp.iterdir())
         port = url.group(0).rsplit(":", 1)[1].strip("/")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/models", timeout=30) as answer:
-            assert json.load(answer)["default"] == "plain.safetensors"
+            assert json.load(answer)["default"] == (model or DEFAULT_HINT_MODEL)
     finally:
         proc.send_signal(stop)
         _, stderr = proc.communicate(timeout=60)

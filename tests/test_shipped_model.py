@@ -9,7 +9,7 @@ from PIL import Image
 from colorkit.data.lab import rgb_to_lab_np
 from colorkit.plugins import create_host
 from colorkit.testing import cli, make_images
-from colorkit.zoo import DEFAULT_MODEL
+from colorkit.zoo import DEFAULT_HINT_MODEL, DEFAULT_MODEL
 from colorkit.zoo.sources import sha256_of
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,6 +39,11 @@ def test_colorize_with_no_model_uses_the_shipped_one_offline(tmp_path, monkeypat
     lab = rgb_to_lab_np(out)
     assert np.abs(lab[..., 1:]).mean() > 1.0  # it adds colour
     assert np.abs(lab[..., 0] - rgb_to_lab_np(np.asarray(Image.open(gray).convert("RGB")) / 255.0)[..., 0]).max() < 1.5  # and keeps L
+
+
+def test_the_web_page_starts_with_a_shipped_model_that_takes_hints():
+    card = create_host(entry_points=False).registries["pretrained"].get(DEFAULT_HINT_MODEL).factory
+    assert card.hints and card.location() == "bundled"
 
 
 def test_the_fine_tuning_recipe_fits_the_shipped_model():

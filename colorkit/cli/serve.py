@@ -16,7 +16,7 @@ from colorkit.cli.common import EXIT_TERMINATED, catch_errors, err, out
 from colorkit.data.images import set_max_pixels
 from colorkit.errors import ColorkitError
 from colorkit.serve import require
-from colorkit.zoo import DEFAULT_MODEL
+from colorkit.zoo import DEFAULT_HINT_MODEL
 
 
 def is_loopback(host: str) -> bool:
@@ -46,7 +46,7 @@ def listen(host: str, port: int) -> socket.socket:
 def serve(
     model: Optional[str] = typer.Argument(
         None, metavar="[MODEL]",
-        help=f"The model the page starts with: a run directory, a .safetensors checkpoint, a .onnx model or a pretrained model's name (default {DEFAULT_MODEL}). The page can switch to any pretrained model or run of --runs.",
+        help=f"The model the page starts with: a run directory, a .safetensors checkpoint, a .onnx model or a pretrained model's name (default {DEFAULT_HINT_MODEL}, which takes hints). The page can switch to any pretrained model or run of --runs.",
     ),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; anything but loopback lets other computers use the page (a warning is printed)."),
     port: int = typer.Option(7860, "--port", min=0, max=65535, help="Port to listen on (0: any free port)."),
@@ -66,7 +66,7 @@ def serve(
     from colorkit.serve.models import ModelChoices
     from colorkit.serve.photos import Photos
 
-    models = ModelChoices(model or DEFAULT_MODEL, runs, device=device)
+    models = ModelChoices(model or DEFAULT_HINT_MODEL, runs, device=device)
     with models.lock:
         models.get(models.default)  # a model that cannot be loaded is one line before the page opens
     sock = listen(host, port)

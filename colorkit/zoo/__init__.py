@@ -11,10 +11,14 @@ from pathlib import Path
 from colorkit.hookspecs import hookimpl
 from colorkit.zoo.card import ModelCard, read_card
 
-__all__ = ["DEFAULT_MODEL", "ModelCard", "read_card"]
+__all__ = ["DEFAULT_HINT_MODEL", "DEFAULT_MODEL", "ModelCard", "read_card"]
 
 DEFAULT_MODEL = "faces-scenes"
-"""The model ``colorkit colorize`` and ``colorkit serve`` use when none is named."""
+"""The model ``colorkit colorize`` uses when none is named."""
+
+DEFAULT_HINT_MODEL = "faces-scenes-hints"
+"""The model ``colorkit serve`` starts with when none is named: it colours as ``DEFAULT_MODEL`` does
+and takes the hints clicked on the page."""
 
 CARDS = Path(__file__).parent / "models"
 
