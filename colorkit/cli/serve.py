@@ -76,8 +76,8 @@ def serve(
     shown = f"[{host}]" if ":" in host else host
     # uvicorn stops gracefully on SIGINT or SIGTERM, then raises the signal again through the handler
     # it found: ours turn it into an exception here, so the folder is removed and the exit code says
-    # why. Without our own SIGINT handler asyncio's would cancel the server's task instead, whose exit
-    # code is left to a race.
+    # why. Without our own SIGINT handler asyncio's would cancel the server's task instead (a Ctrl-C
+    # once exited 0 that way in CI).
     previous = {sig: signal.signal(sig, handler) for sig, handler in ((signal.SIGINT, _interrupted), (signal.SIGTERM, _terminated))}
     try:
         with tempfile.TemporaryDirectory(prefix="colorkit-serve-") as folder:  # uploads are decoded here, then deleted
