@@ -14,6 +14,10 @@ from colorkit.preprocess import part_weight_map
 from colorkit.recipe import Recipe, device_problem
 
 
+RESERVED_LOGS = ("total", "ab_mse", "psnr", "psnr_hints")
+"""What the trainer logs beside the loss terms (``total`` here, the rest validation's metrics): no term may log as one."""
+
+
 class LossSet(nn.Module):
     """The recipe's weighted losses. Returns the total and every named term for logging.
 
@@ -108,7 +112,10 @@ class LossSet(nn.Module):
                 terms = _by_source(loss, name, self.source_weights[i], pred, target, source, term_context)
             label = self._label(i)
             for key, value in terms.items():
-                logs[label if key == name else f"{label}.{key}"] = float(value.detach())
+                log = label if key == name else f"{label}.{key}"
+                if log in RESERVED_LOGS:
+                    raise ColorkitError(f"loss.{i} ('{name}'): its term '{key}' would log as '{log}', which colorkit logs itself; name the term otherwise")
+                logs[log] = float(value.detach())
                 total = total + weight * value
         logs["total"] = float(total.detach())
         return total, logs

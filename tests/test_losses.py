@@ -8,12 +8,14 @@ import torch
 from rich.console import Console
 
 from colorkit.build import LossSet
-from colorkit.data.lab import AB_SCALE, normalize_l, rgb_to_lab
-from colorkit.losses import ChromaWeightedLoss, ColorfulnessLoss, L1Loss, MSELoss, RebalancedCELoss
+from colorkit.errors import ColorkitError
+from colorkit.data.lab import AB_SCALE, denormalize_l, lab_to_rgb, normalize_l, rgb_to_lab
+from colorkit.losses import ChromaWeightedLoss, ColorfulnessLoss, L1Loss, MSELoss, PSNRLoss, RebalancedCELoss
 from colorkit.losses.ab_bins import GAMUT_RADIUS, bin_centres, nearest_bins, soft_encode
 from colorkit.losses.colorfulness import hasler_susstrunk
 from colorkit.losses.rebalanced_ce import PRIOR_FILE, rebalancing_weights
 from colorkit.metrics import colorfulness as colorfulness_metric
+from colorkit.metrics import psnr as psnr_metric
 from colorkit.plugins import create_host
 
 Q = 313
@@ -338,8 +340,62 @@ def test_colorfulness_needs_l():
         ColorfulnessLoss(only_below="yes")
 
 
+# --- psnr ---------------------------------------------------------------------------------------
+
+
+def test_psnr_loss_is_minus_the_mean_psnr_of_the_metric_over_ten():
+    L, ab, rgb = colourful_batch()
+    torch.manual_seed(2)
+    pred = (ab + 0.05 * torch.randn_like(ab)).double()
+    shown = lab_to_rgb(torch.cat([denormalize_l(L.double()), pred * AB_SCALE], dim=1))
+    truth = lab_to_rgb(torch.cat([denormalize_l(L.double()), ab.double() * AB_SCALE], dim=1))
+    by_metric = np.mean([psnr_metric(shown[i].permute(1, 2, 0).numpy(), truth[i].permute(1, 2, 0).numpy()) for i in range(2)])
+    value = PSNRLoss(eps=1e-12)(pred.float(), ab, L=L)["log10_mse"].item()
+    assert value == pytest.approx(-by_metric / 10, rel=1e-4)
+    assert PSNRLoss()(ab, ab, L=L)["log10_mse"].item() == pytest.approx(-5.0, abs=1e-3)  # the 50 dB floor of eps
+
+
+def test_psnr_loss_weighs_each_image_by_its_own_error():
+    """MSE pulls hardest on the worse image; the mean log MSE pulls on each in proportion to its own error."""
+    L, ab, _ = colourful_batch()
+    offset = torch.tensor([0.02, 0.08]).view(2, 1, 1, 1)  # the second image four times further off
+    grads = {}
+    for loss in (MSELoss(), PSNRLoss(eps=1e-12)):
+        pred = (ab + offset).requires_grad_()
+        sum(loss(pred, ab, L=L).values()).backward()
+        grads[type(loss).__name__] = pred.grad.flatten(1).norm(dim=1)
+    mse_ratio = (grads["MSELoss"][1] / grads["MSELoss"][0]).item()
+    psnr_ratio = (grads["PSNRLoss"][1] / grads["PSNRLoss"][0]).item()
+    assert mse_ratio == pytest.approx(4.0, rel=1e-3)
+    assert 0.15 < psnr_ratio < 0.3  # about err / err**2 = 1/4; sRGB is not linear in ab
+
+
+def test_psnr_loss_logs_beside_validations_psnr_and_no_term_may_take_that_name():
+    L, ab, _ = colourful_batch()
+    _, logs = LossSet([("psnr", 0.1, PSNRLoss())], [{"name": "psnr", "args": {}}])(ab * 0.5, ab, L=L)
+    assert set(logs) == {"psnr.log10_mse", "total"} and logs["total"] == pytest.approx(0.1 * logs["psnr.log10_mse"])
+
+    class Clashing(L1Loss):
+        def terms(self, pred, target, **context):
+            return {"psnr": super().terms(pred, target)["l1"]}
+
+    fine = LossSet([("mine", 1.0, Clashing())], [{}])(ab, ab, L=L)[1]
+    assert set(fine) == {"mine.psnr", "total"}
+    with pytest.raises(ColorkitError, match=r"loss.1 \('psnr'\): its term 'psnr' would log as 'psnr'"):
+        LossSet([("l1", 1.0, L1Loss()), ("psnr", 1.0, Clashing())], [{}, {}])(ab, ab, L=L)
+
+
+def test_psnr_loss_needs_l_and_a_positive_eps():
+    _, ab, _ = colourful_batch()
+    with pytest.raises(ValueError, match="psnr: needs the input lightness"):
+        PSNRLoss()(ab, ab)
+    for eps in (0, -1.0, "small", True):
+        with pytest.raises(ValueError, match="'eps'"):
+            PSNRLoss(eps=eps)
+
+
 def test_builtin_losses_are_registered_with_a_one_line_doc():
     host = create_host(entry_points=False)
-    for name in ("mse", "l1", "chroma_weighted", "rebalanced_ce", "colorfulness"):
+    for name in ("mse", "l1", "chroma_weighted", "rebalanced_ce", "colorfulness", "psnr"):
         entry = host.losses.get(name)
         assert entry.plugin == "colorkit.losses" and entry.doc and "\n" not in entry.doc

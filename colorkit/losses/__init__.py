@@ -11,6 +11,7 @@ from colorkit.losses.colorfulness import ColorfulnessLoss
 from colorkit.losses.l1 import L1Loss
 from colorkit.losses.mse import MSELoss
 from colorkit.losses.perceptual import PerceptualLoss
+from colorkit.losses.psnr import PSNRLoss
 from colorkit.losses.rebalanced_ce import RebalancedCELoss
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "RebalancedCELoss",
     "ColorfulnessLoss",
     "PerceptualLoss",
+    "PSNRLoss",
     "AdversarialLoss",
 ]
 
@@ -33,4 +35,5 @@ def colorkit_register_losses(register):
     register("rebalanced_ce", RebalancedCELoss)
     register("colorfulness", ColorfulnessLoss)
     register("perceptual", PerceptualLoss)
+    register("psnr", PSNRLoss)
     register("adversarial", AdversarialLoss)

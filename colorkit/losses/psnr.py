@@ -1,0 +1,41 @@
+"""The PSNR the evaluation reports, as a loss: the mean over images of each image's log MSE in sRGB."""
+
+from __future__ import annotations
+
+import torch
+
+from colorkit.data.lab import AB_SCALE, denormalize_l, lab_to_rgb
+from colorkit.losses.base import Loss
+
+
+class PSNRLoss(Loss):
+    """Minus the mean per-image PSNR of the coloured image, in units of 10 dB: ``mean_i log10(MSE_i + eps)``.
+
+    The prediction and the true ab are each joined with the input lightness and converted to sRGB
+    in [0, 1] (clamped, as when shown), as ``colorkit evaluate`` scores a photo; ``MSE_i`` is the
+    mean squared error of image ``i``. ``colorkit evaluate`` averages PSNR over photos, so it
+    rewards an image already close to its truth as much as a hard one; a mean error over all
+    pixels (MSE, L1) spends the network on the hard ones. The gradient of each image is its MSE
+    gradient divided by its MSE. ``eps`` (default 1e-5, 50 dB) keeps a near-perfect image from
+    dominating. It needs the input lightness, ``L=``, as the trainer passes it. Its term logs as
+    ``psnr.log10_mse`` (``val_psnr`` is validation's own PSNR).
+
+    Options: ``eps`` (default 1e-5).
+    """
+
+    def __init__(self, eps: float = 1e-5):
+        super().__init__()
+        if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not eps > 0:
+            raise ValueError(f"psnr: option 'eps' must be a number above 0, got {eps!r}")
+        self.eps = float(eps)
+
+    def extra_repr(self) -> str:
+        return f"eps={self.eps:g}"
+
+    def terms(self, pred, target, **context):
+        L = denormalize_l(self.lightness(pred, context, "psnr").detach().float())
+        rgb = lab_to_rgb(torch.cat([L, pred.float() * AB_SCALE], dim=1))
+        with torch.no_grad():
+            true = lab_to_rgb(torch.cat([L, target.float() * AB_SCALE], dim=1))
+        mse = (rgb - true).square().mean(dim=(1, 2, 3))
+        return {"log10_mse": torch.log10(mse + self.eps).mean()}
