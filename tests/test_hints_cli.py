@@ -13,6 +13,7 @@ from colorkit.cli.common import hint_models
 from colorkit.hints.file import read_hints_file
 from colorkit.inference.colorizer import Colorizer
 from colorkit.testing import cli, save_tiny_checkpoint
+from colorkit.zoo import DEFAULT_MODEL
 
 BLUE = {"hints": [{"x": 30, "y": 20, "color": "#1f3a93", "radius": 6}, {"x": 5, "y": 35, "ab": [60.0, 50.0], "radius": 3}]}
 
@@ -84,6 +85,8 @@ def test_a_model_without_hint_channels_refuses_hints_before_writing_anything(tmp
                    "use a hint model (faces-hints")  # the installed hint models, by name
     assert "faces-scenes," not in hint_models() and "faces-scenes;" not in hint_models()  # no hint channels
     one_line_error(cli("colorize", models[1], tmp_path, "-o", tmp_path / "out"), "cannot follow the hints files beside 1 photo", "--no-hints")
+    one_line_error(cli("colorize", src, "--hints", tmp_path / "p.hints.json", "-o", tmp_path / "out.png"),
+                   f"{DEFAULT_MODEL} (the default model): this model has no hint channels")  # its name, not its file
     assert not (tmp_path / "out.png").exists() and not (tmp_path / "out").exists()
     result = cli("colorize", models[1], tmp_path, "-o", tmp_path / "out", "--no-hints")
     assert result.exit_code == 0 and "coloured 1 of 1 files" in " ".join(result.output.split()) and "hints" not in result.output, result.output

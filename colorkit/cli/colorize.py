@@ -113,7 +113,7 @@ def colorize(
         colorizer = Colorizer.load(checkpoint, device=device, size=size, backend=backend)
         video_hint_files = {src: Path(carrier.source) for src, _, carrier in videos if carrier}
         if video_hint_files and not colorizer.takes_hints:
-            raise ColorkitError(refused_hints(colorizer.source, hints, video_hint_files))
+            raise ColorkitError(refused_hints(named, hints, video_hint_files))
         return colour_videos(colorizer, videos, failed, output, stabilize=stabilize, batch_size=batch_size)
     jobs, failed = plan(list(inputs), output, outputs, side_by_side=side_by_side)
     hint_files = {} if no_hints else photo_hints.hints_files(list(inputs), jobs, hints)
@@ -121,7 +121,7 @@ def colorize(
         failed += photo_hints.orphans(list(inputs))
     colorizer = Colorizer.load(checkpoint, device=device, size=size, backend=backend)
     if hint_files and not colorizer.takes_hints:
-        raise ColorkitError(refused_hints(colorizer.source, hints, hint_files))
+        raise ColorkitError(refused_hints(named, hints, hint_files))
     photo_hint_lists, bad_hints = photo_hints.read_all(hint_files)
     if hints is not None and bad_hints:
         raise ColorkitError(next(iter(bad_hints.values())))
@@ -155,7 +155,9 @@ def colorize(
 
 
 def refused_hints(model: str, explicit: Path | None, files: dict[Path, Path]) -> str:
-    """Why a model without hint channels cannot colour with these hints files (nothing is written)."""
+    """Why ``model`` (as the user named it, or the default) cannot colour with these hints files (nothing is written)."""
+    if model == DEFAULT_MODEL:
+        model = f"{model} (the default model)"
     if explicit is not None:
         return f"{model}: this model has no hint channels (trained without [hints]), so it cannot take --hints {explicit}; use {hint_models()}"
     names = sorted(str(p) for p in set(files.values()))
