@@ -343,16 +343,16 @@ def test_colorfulness_needs_l():
 # --- psnr ---------------------------------------------------------------------------------------
 
 
-def test_psnr_loss_is_minus_the_mean_psnr_of_the_metric_over_ten():
+def test_psnr_loss_is_the_metrics_mean_psnr_short_of_the_cap_in_tens_of_db():
     L, ab, rgb = colourful_batch()
     torch.manual_seed(2)
     pred = (ab + 0.05 * torch.randn_like(ab)).double()
     shown = lab_to_rgb(torch.cat([denormalize_l(L.double()), pred * AB_SCALE], dim=1))
     truth = lab_to_rgb(torch.cat([denormalize_l(L.double()), ab.double() * AB_SCALE], dim=1))
     by_metric = np.mean([psnr_metric(shown[i].permute(1, 2, 0).numpy(), truth[i].permute(1, 2, 0).numpy()) for i in range(2)])
-    value = PSNRLoss(eps=1e-12)(pred.float(), ab, L=L)["log10_mse"].item()
-    assert value == pytest.approx(-by_metric / 10, rel=1e-4)
-    assert PSNRLoss()(ab, ab, L=L)["log10_mse"].item() == pytest.approx(-5.0, abs=1e-3)  # the 50 dB floor of eps
+    value = PSNRLoss(eps=1e-12)(pred.float(), ab, L=L)["shortfall"].item()
+    assert value == pytest.approx((120 - by_metric) / 10, rel=1e-4)  # eps 1e-12: a 120 dB cap
+    assert PSNRLoss()(ab, ab, L=L)["shortfall"].item() == pytest.approx(0.0, abs=1e-4)  # perfect: nothing short
 
 
 def test_psnr_loss_weighs_each_image_by_its_own_error():
@@ -373,7 +373,7 @@ def test_psnr_loss_weighs_each_image_by_its_own_error():
 def test_psnr_loss_logs_beside_validations_psnr_and_no_term_may_take_that_name():
     L, ab, _ = colourful_batch()
     _, logs = LossSet([("psnr", 0.1, PSNRLoss())], [{"name": "psnr", "args": {}}])(ab * 0.5, ab, L=L)
-    assert set(logs) == {"psnr.log10_mse", "total"} and logs["total"] == pytest.approx(0.1 * logs["psnr.log10_mse"])
+    assert set(logs) == {"psnr.shortfall", "total"} and logs["total"] == pytest.approx(0.1 * logs["psnr.shortfall"])
 
     class Clashing(L1Loss):
         def terms(self, pred, target, **context):

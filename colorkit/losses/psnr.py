@@ -1,4 +1,4 @@
-"""The PSNR the evaluation reports, as a loss: the mean over images of each image's log MSE in sRGB."""
+"""The PSNR the evaluation reports, as a loss: how far each image's PSNR in sRGB falls short of a cap."""
 
 from __future__ import annotations
 
@@ -9,16 +9,17 @@ from colorkit.losses.base import Loss
 
 
 class PSNRLoss(Loss):
-    """Minus the mean per-image PSNR of the coloured image, in units of 10 dB: ``mean_i log10(MSE_i + eps)``.
+    """How far each image's PSNR falls short of ``10 log10(1 / eps)`` dB, in tens of dB, averaged over the
+    images: ``mean_i log10((MSE_i + eps) / eps)``, 0 for a perfect prediction.
 
     The prediction and the true ab are each joined with the input lightness and converted to sRGB
     in [0, 1] (clamped, as when shown), as ``colorkit evaluate`` scores a photo; ``MSE_i`` is the
     mean squared error of image ``i``. ``colorkit evaluate`` averages PSNR over photos, so it
     rewards an image already close to its truth as much as a hard one; a mean error over all
     pixels (MSE, L1) spends the network on the hard ones. The gradient of each image is its MSE
-    gradient divided by its MSE. ``eps`` (default 1e-5, 50 dB) keeps a near-perfect image from
-    dominating. It needs the input lightness, ``L=``, as the trainer passes it. Its term logs as
-    ``psnr.log10_mse`` (``val_psnr`` is validation's own PSNR).
+    gradient divided by its MSE plus ``eps``. ``eps`` (default 1e-5, a 50 dB cap) keeps a near-perfect
+    image from dominating. It needs the input lightness, ``L=``, as the trainer passes it. Its term
+    logs as ``psnr.shortfall`` (``val_psnr`` is validation's own PSNR).
 
     Options: ``eps`` (default 1e-5).
     """
@@ -38,4 +39,4 @@ class PSNRLoss(Loss):
         with torch.no_grad():
             true = lab_to_rgb(torch.cat([L, target.float() * AB_SCALE], dim=1))
         mse = (rgb - true).square().mean(dim=(1, 2, 3))
-        return {"log10_mse": torch.log10(mse + self.eps).mean()}
+        return {"shortfall": torch.log10(mse / self.eps + 1).mean()}
