@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from colorkit.data.lab import AB_SCALE, denormalize_l, lab_to_rgb
+from colorkit.data.lab import model_io_to_rgb
 from colorkit.losses.base import Loss
 
 _EPS = 1e-6
@@ -56,10 +56,10 @@ class ColorfulnessLoss(Loss):
 
     def terms(self, pred, target, **context):
         L = self.lightness(pred, context, "colorfulness")
-        light = denormalize_l(L.detach().float())
-        c_pred = hasler_susstrunk(lab_to_rgb(torch.cat([light, pred.float() * AB_SCALE], dim=1)))
+        light = L.detach().float()
+        c_pred = hasler_susstrunk(model_io_to_rgb(light, pred.float()))
         with torch.no_grad():
-            c_true = hasler_susstrunk(lab_to_rgb(torch.cat([light, target.float() * AB_SCALE], dim=1)))
+            c_true = hasler_susstrunk(model_io_to_rgb(light, target.float()))
         gap = c_true - c_pred
         term = gap.clamp(min=0) if self.only_below else gap.abs()
         return {"colorfulness": term.mean() / 100.0}

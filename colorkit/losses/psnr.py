@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from colorkit.data.lab import AB_SCALE, denormalize_l, lab_to_rgb
+from colorkit.data.lab import model_io_to_rgb
 from colorkit.losses.base import Loss
 
 
@@ -34,9 +34,9 @@ class PSNRLoss(Loss):
         return f"eps={self.eps:g}"
 
     def terms(self, pred, target, **context):
-        L = denormalize_l(self.lightness(pred, context, "psnr").detach().float())
-        rgb = lab_to_rgb(torch.cat([L, pred.float() * AB_SCALE], dim=1))
+        L = self.lightness(pred, context, "psnr").detach().float()
+        rgb = model_io_to_rgb(L, pred.float())
         with torch.no_grad():
-            true = lab_to_rgb(torch.cat([L, target.float() * AB_SCALE], dim=1))
+            true = model_io_to_rgb(L, target.float())
         mse = (rgb - true).square().mean(dim=(1, 2, 3))
         return {"shortfall": torch.log10(mse / self.eps + 1).mean()}
