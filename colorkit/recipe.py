@@ -254,6 +254,7 @@ class TrainConfig(_Section):
     amp: Literal["off", "bf16", "fp16", "auto"] = Field("auto", description='mixed precision for the network\'s forward pass: "bf16", "fp16" (CUDA only, with loss scaling), "off", or "auto" (bf16, else fp16, on CUDA; off on CPU, where bf16 helps only CPUs with native bf16: docs/performance.md)')
     channels_last: bool | Literal["auto"] = Field("auto", description='keep the network\'s weights and activations in channels-last (NHWC) memory order; "auto": on (1.8x faster training on an H100, 1.3x on a Zen 4 CPU); false: NCHW')
     compile: bool = Field(False, description="run the network through torch.compile (opt-in: the first steps compile for a minute or more)")
+    ema: Optional[float] = Field(None, gt=0.0, lt=1.0, description="also keep an exponential moving average of the weights, with this decay a step (0.998 averages about the last 500 steps); validation, best.safetensors and so every model made from the run use the average")
 
     @field_validator("device")
     @classmethod

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from rich.console import Console
 from rich.markup import escape
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader
 
 from colorkit import checkpoint as ckpt
@@ -166,6 +167,8 @@ class Trainer:
             self.model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.model)  # statistics of the global batch
         if recipe.train.channels_last in (True, "auto"):  # "auto": faster on CUDA and CPU alike (docs/performance.md)
             self.model = self.model.to(memory_format=torch.channels_last)
+        self.ema = None if recipe.train.ema is None else AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(recipe.train.ema), use_buffers=True)
+        """The moving average of the weights (``train.ema``), or None; validation and best.safetensors use it."""
         self.opt = build_optimizer(recipe, self.model.parameters())
         self.amp = _amp_dtype(recipe.train.amp, self.device)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp == torch.float16)
@@ -234,7 +237,7 @@ class Trainer:
         path = self.run_dir / "checkpoints" / f"{name}.safetensors"
         try:
             if not training:
-                ckpt.save_checkpoint(path, modules={"model": self.model}, meta=self.meta)
+                ckpt.save_checkpoint(path, modules={"model": self._eval_model}, meta=self.meta)
                 return
             state = dict(self.state.to_dict(), epoch_sums=self.epoch_sums, epoch_count=self.epoch_count, bad_names=sorted(self.bad_names))
             state["scheduler"] = self.sched.state_dict() if self.sched is not None else None
@@ -244,8 +247,13 @@ class Trainer:
             raise ColorkitError(f"{exc}; training stopped, continue later with: colorkit run --resume {self.run_dir}") from None
 
     @property
+    def _eval_model(self) -> torch.nn.Module:
+        """What validation scores and best.safetensors keeps: the moving average with ``train.ema``, else the network."""
+        return self.model if self.ema is None else self.ema.module
+
+    @property
     def _modules(self) -> dict:
-        return {"model": self.model, "losses": self.losses}
+        return {"model": self.model, "losses": self.losses} | ({} if self.ema is None else {"ema": self.ema})
 
     @property
     def _optimizers(self) -> dict:
@@ -256,7 +264,10 @@ class Trainer:
         tensors, meta = ckpt.read_checkpoint(path)
         if meta.get("model") != self.model_spec:
             raise ColorkitError(f"{path}: checkpoint is for model {meta.get('model')}, the run's recipe builds {self.model_spec}")
-        ckpt.load_modules(path, tensors, self._modules)
+        modules = self._modules
+        if not any(k.startswith("ema.") for k in tensors):  # train.ema set on resume: the average starts from these weights
+            modules.pop("ema", None)
+        ckpt.load_modules(path, tensors, modules)
         ckpt.restore_training(tensors, meta, self._optimizers, path)
         state = dict(meta["state"])
         sched_state = state.pop("scheduler", None)
@@ -373,6 +384,8 @@ class Trainer:
         self.scaler.scale(total * (n * self.world.size / n_all) if self.world.active else total).backward()
         self.scaler.step(self.opt)
         self.scaler.update()
+        if self.ema is not None:
+            self.ema.update_parameters(self.model)
         logs.update(self.losses.auxiliary_step(output, ab, L=L))
         if self.world.active:  # the global batch's means, the same on every rank
             sums = self.world.sum([v * n for v in logs.values()])
@@ -400,7 +413,8 @@ class Trainer:
 
     @torch.no_grad()
     def validate(self) -> dict:
-        self.model.eval()
+        model = self._eval_model
+        model.eval()
         self.losses.eval()
         sums: dict[str, float] = {}
         count = 0
@@ -412,7 +426,7 @@ class Trainer:
             rgb = batch["rgb"].to(self.device, non_blocking=True).float() / 255.0
             L, ab = rgb_to_model_io(rgb)
             extra = self._extra(batch)
-            output = self.model(self._inputs(L, extra))
+            output = model(self._inputs(L, extra))
             _, logs = self.losses(output, ab, L=L, extra=extra, source=self._sources(batch, val=True))
             pred_ab = self.losses.decode(output)
             lab = rgb_to_lab(rgb)
@@ -425,7 +439,7 @@ class Trainer:
             sums["val_psnr"] = sums.get("val_psnr", 0.0) + float(psnr_batch(pred_rgb, rgb, min_mse=1e-10).sum())
             hints = self._sample_hints(ab, L, _VAL_HINTS, i)  # the same hints every epoch
             if hints is not None:
-                hinted_ab = self.losses.decode(self.model(self._inputs(L, extra, hints)))
+                hinted_ab = self.losses.decode(model(self._inputs(L, extra, hints)))
                 hinted_rgb = lab_to_rgb(torch.cat([lab[:, :1], hinted_ab * AB_SCALE], 1))
                 sums["val_psnr_hints"] = sums.get("val_psnr_hints", 0.0) + float(psnr_batch(hinted_rgb, rgb, min_mse=1e-10).sum())
             count += n
