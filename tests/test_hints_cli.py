@@ -13,7 +13,7 @@ from colorkit.cli.common import hint_models
 from colorkit.hints.file import read_hints_file
 from colorkit.inference.colorizer import Colorizer
 from colorkit.testing import cli, save_tiny_checkpoint
-from colorkit.zoo import DEFAULT_MODEL
+from colorkit.zoo import DEFAULT_HINT_MODEL, DEFAULT_MODEL
 
 BLUE = {"hints": [{"x": 30, "y": 20, "color": "#1f3a93", "radius": 6}, {"x": 5, "y": 35, "ab": [60.0, 50.0], "radius": 3}]}
 
@@ -85,8 +85,8 @@ def test_a_model_without_hint_channels_refuses_hints_before_writing_anything(tmp
                    "use a hint model (faces-hints")  # the installed hint models, by name
     assert "faces-scenes," not in hint_models() and "faces-scenes;" not in hint_models()  # no hint channels
     one_line_error(cli("colorize", models[1], tmp_path, "-o", tmp_path / "out"), "cannot follow the hints files beside 1 photo", "--no-hints")
-    one_line_error(cli("colorize", src, "--hints", tmp_path / "p.hints.json", "-o", tmp_path / "out.png"),
-                   f"{DEFAULT_MODEL} (the default model): this model has no hint channels")  # its name, not its file
+    one_line_error(cli("colorize", DEFAULT_MODEL, src, "--hints", tmp_path / "p.hints.json", "-o", tmp_path / "out.png"),
+                   f"{DEFAULT_MODEL}: this model has no hint channels")  # its name, not its file
     assert not (tmp_path / "out.png").exists() and not (tmp_path / "out").exists()
     result = cli("colorize", models[1], tmp_path, "-o", tmp_path / "out", "--no-hints")
     assert result.exit_code == 0 and "coloured 1 of 1 files" in " ".join(result.output.split()) and "hints" not in result.output, result.output
@@ -129,3 +129,19 @@ def test_a_sixteen_bit_scan_keeps_its_hints(tmp_path, models):
     assert (tmp_path / "hinted.png").read_bytes()[24] == 16  # the PNG header's bit depth: the 16-bit path ran
     hinted, plain = ((tmp_path / n).read_bytes() for n in ("hinted.png", "plain.png"))
     assert hinted != plain
+
+
+@pytest.mark.parametrize("given", ["--hints", "beside"])
+def test_with_no_model_named_hints_choose_the_default_hint_model(tmp_path, given):
+    src = photo(tmp_path / "p.png")
+    hints = tmp_path / ("h.json" if given == "--hints" else "p.hints.json")
+    hints.write_text(json.dumps(BLUE))
+    inputs = [src, "--hints", hints] if given == "--hints" else [tmp_path]
+    result = cli("colorize", *inputs, "-o", tmp_path / "out" / "p.png" if given == "--hints" else tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert f"no model named: colouring with {DEFAULT_HINT_MODEL}" in " ".join(result.output.split())
+    expected = Colorizer.load(DEFAULT_HINT_MODEL).colorize(pixels(src), read_hints_file(hints, 48, 40))
+    assert np.array_equal(pixels(tmp_path / "out" / "p.png"), expected)
+    plain = cli("colorize", src, "--no-hints", "-o", tmp_path / "plain.png")  # no hints: the default model, no note
+    assert plain.exit_code == 0 and "note" not in plain.output, plain.output
+    assert np.array_equal(pixels(tmp_path / "plain.png"), Colorizer.load(DEFAULT_MODEL).colorize(pixels(src)))

@@ -17,7 +17,7 @@ from colorkit.errors import ColorkitError
 from colorkit.files import atomic_write_bytes
 from colorkit.outputs import Outputs, input_problem, screen
 from colorkit.video import is_video_name
-from colorkit.zoo import DEFAULT_MODEL
+from colorkit.zoo import DEFAULT_HINT_MODEL, DEFAULT_MODEL
 
 
 def plan(inputs: list[Path], output: Path, outputs: Outputs, *, side_by_side: bool = False) -> tuple[list[tuple[Path, Path]], list[str]]:
@@ -51,10 +51,10 @@ def plan(inputs: list[Path], output: Path, outputs: Outputs, *, side_by_side: bo
     return usable, problems + refused
 
 
-def model_and_inputs(args: list[Path], model: Optional[str]) -> tuple[str, list[Path]]:
+def model_and_inputs(args: list[Path], model: Optional[str]) -> tuple[str | None, list[Path]]:
     """``[MODEL] INPUT...``: the first argument is the model when it names one (a run directory, a
-    checkpoint, an ONNX file, a pretrained model), else every argument is an input and the default
-    pretrained model colours them; ``--model`` takes the model out of the arguments."""
+    checkpoint, an ONNX file, a pretrained model), else every argument is an input and the model is
+    None (:func:`default_model` chooses); ``--model`` takes the model out of the arguments."""
     from colorkit.inference.colorizer import names_a_model
 
     if model is not None:
@@ -63,14 +63,22 @@ def model_and_inputs(args: list[Path], model: Optional[str]) -> tuple[str, list[
         return str(args[0]), args[1:]
     if len(args) == 1 and Path(args[0]).exists() and names_a_model(args[0]):
         raise ColorkitError(f"{args[0]} is a model: name the photos, folders or videos to colour after it")
-    return DEFAULT_MODEL, args
+    return None, args
+
+
+def default_model(hinted: bool) -> str:
+    """The pretrained model that colours when none is named: the default hint model when there are hints to follow."""
+    if not hinted:
+        return DEFAULT_MODEL
+    err.print(f"[yellow]note:[/] hints given and no model named: colouring with {DEFAULT_HINT_MODEL}, the default hint model", highlight=False)
+    return DEFAULT_HINT_MODEL
 
 
 @catch_errors
 def colorize(
     args: List[Path] = typer.Argument(
         ..., metavar="[MODEL] INPUT...",
-        help=f"An optional model first: a run directory (its best checkpoint), a .safetensors checkpoint, a .onnx model from `colorkit export` or a pretrained model's name (`colorkit models`; default {DEFAULT_MODEL}). Then photos and folders (searched recursively), or videos (mp4, mov, mkv, avi).",
+        help=f"An optional model first: a run directory (its best checkpoint), a .safetensors checkpoint, a .onnx model from `colorkit export` or a pretrained model's name (`colorkit models`; default {DEFAULT_MODEL}, or {DEFAULT_HINT_MODEL} when there are hints). Then photos and folders (searched recursively), or videos (mp4, mov, mkv, avi).",
     ),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="The model, instead of naming it first: a run directory, checkpoint, .onnx file or pretrained model name."),
     output: Path = typer.Option(..., "-o", "--output", help="Output folder, or an image or video file for a single input."),
@@ -104,14 +112,18 @@ def colorize(
         raise ColorkitError("--hints and --no-hints: choose one")
     named, inputs = model_and_inputs(list(args), model)
     # a pretrained model's name becomes its checked weights file (fetched on first use)
-    checkpoint = named if Path(named).suffix.lower() == ".onnx" else find_checkpoint(named)
-    outputs = Outputs().reads_model(named).reads_model(checkpoint)  # every target is checked before the model is loaded
+    candidates = [named] if named else [DEFAULT_MODEL, DEFAULT_HINT_MODEL]  # which default: once the hints are known
+    checkpoints = {m: m if Path(m).suffix.lower() == ".onnx" else find_checkpoint(m) for m in candidates}
+    outputs = Outputs()  # every target is checked before the model is loaded
+    for name, checkpoint in checkpoints.items():
+        outputs.reads_model(name).reads_model(checkpoint)
     if any(is_video_name(p) for p in inputs):  # streamed through PyAV (colorkit[video]); prints its own summary
         from colorkit.cli.colorize_video import colour_videos, plan_videos
 
         videos, failed = plan_videos(list(inputs), output, outputs, hints=hints, beside=not no_hints)
-        colorizer = Colorizer.load(checkpoint, device=device, size=size, backend=backend)
         video_hint_files = {src: Path(carrier.source) for src, _, carrier in videos if carrier}
+        named = named or default_model(bool(video_hint_files))
+        colorizer = Colorizer.load(checkpoints[named], device=device, size=size, backend=backend)
         if video_hint_files and not colorizer.takes_hints:
             raise ColorkitError(refused_hints(named, hints, video_hint_files))
         return colour_videos(colorizer, videos, failed, output, stabilize=stabilize, batch_size=batch_size)
@@ -119,7 +131,8 @@ def colorize(
     hint_files = {} if no_hints else photo_hints.hints_files(list(inputs), jobs, hints)
     if not no_hints:
         failed += photo_hints.orphans(list(inputs))
-    colorizer = Colorizer.load(checkpoint, device=device, size=size, backend=backend)
+    named = named or default_model(bool(hint_files))
+    colorizer = Colorizer.load(checkpoints[named], device=device, size=size, backend=backend)
     if hint_files and not colorizer.takes_hints:
         raise ColorkitError(refused_hints(named, hints, hint_files))
     photo_hint_lists, bad_hints = photo_hints.read_all(hint_files)
@@ -155,9 +168,7 @@ def colorize(
 
 
 def refused_hints(model: str, explicit: Path | None, files: dict[Path, Path]) -> str:
-    """Why ``model`` (as the user named it, or the default) cannot colour with these hints files (nothing is written)."""
-    if model == DEFAULT_MODEL:
-        model = f"{model} (the default model)"
+    """Why ``model`` (as the user named it) cannot colour with these hints files (nothing is written)."""
     if explicit is not None:
         return f"{model}: this model has no hint channels (trained without [hints]), so it cannot take --hints {explicit}; use {hint_models()}"
     names = sorted(str(p) for p in set(files.values()))
