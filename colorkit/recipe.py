@@ -115,6 +115,13 @@ class DataSource(_Section):
     val_split: Optional[str] = Field(None, description="file listing its validation images; without it `data.val_fraction` of its training images are held out")
     weight: float = Field(1.0, gt=0.0, description="share of each epoch drawn from this folder, relative to the other sources' weights (a small folder with a large weight is repeated, a large one with a small weight is subsampled afresh each epoch)")
     limit: Optional[int] = Field(None, ge=1, description="use at most this many of its training images (chosen by the seed)")
+    validation: bool = Field(True, description="false: this folder adds training images only, none held out or listed for validation (a group repeated from a folder another source validates)")
+
+    @model_validator(mode="after")
+    def _validation_set(self) -> "DataSource":
+        if not self.validation and self.val_split is not None:
+            raise ValueError("validation = false takes no val_split: remove one of them")
+        return self
 
 
 class DataConfig(_Section):

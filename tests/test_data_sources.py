@@ -96,3 +96,23 @@ def test_resolved_paths_are_absolute_and_survive_a_round_trip(tmp_path, monkeypa
 
     again = parse_recipe(tomllib.loads(recipe.model_copy(update={"data": data}).to_toml()), "again.toml")
     assert again.data == data
+
+
+def test_a_source_without_validation_repeats_a_group_and_holds_none_out(tmp_path):
+    """A group of a folder trained on again (``validation = false``): all its images train, none validate twice."""
+    make_images(tmp_path / "faces", count=6, size=24)
+    (tmp_path / "group.txt").write_text("# two of the faces\nimg_001.jpg\nimg_002.png\n")
+    data = DataConfig(
+        size=16,
+        cache=False,
+        val_fraction=0.5,
+        sources=[DataSource(folder=str(tmp_path / "faces")), DataSource(folder=str(tmp_path / "faces"), train_split=str(tmp_path / "group.txt"), weight=0.5, validation=False)],
+    )
+    split = build_datasets(data, seed=0)
+    assert split.mix == [(3, 1.0), (2, 0.5)] and split.val_counts == [3, 0]
+    assert [f.name for f in split.train.files[3:]] == ["img_001.jpg", "img_002.png"]
+
+
+def test_a_source_without_validation_takes_no_val_split():
+    with pytest.raises(RecipeError, match=r"data.sources.0.*validation = false takes no val_split"):
+        parse_recipe({"name": "r", "data": {"sources": [{"folder": "a", "val_split": "v.txt", "validation": False}]}}, "r.toml")

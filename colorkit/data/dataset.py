@@ -180,7 +180,7 @@ class _Files:
     problems: list[str]
 
 
-def _folder_files(root: Path, train_split, val_split, limit, val_fraction: float, seed: int, key: str) -> _Files:
+def _folder_files(root: Path, train_split, val_split, limit, val_fraction: float, seed: int, key: str, validation: bool = True) -> _Files:
     if not root.is_dir():
         raise ColorkitError(f"{key}: '{root}' is not a folder (use \"sample\" for the embedded photos)")
     missing: list[str] = []
@@ -191,7 +191,9 @@ def _folder_files(root: Path, train_split, val_split, limit, val_fraction: float
     else:
         found = find_images(root)
         files, problems = found.files, [str(p) for p in found.problems]
-    if val_split:
+    if not validation:
+        val_files = []
+    elif val_split:
         val_files, names = read_split(root, val_split)
         missing += [f"{root / n}: listed in a split file but missing" for n in names]
     else:
@@ -215,7 +217,7 @@ def build_datasets(data, seed: int) -> DataSplit:
 
     if data.sources:
         parts = [
-            _folder_files(Path(s.folder), s.train_split, s.val_split, s.limit, data.val_fraction, seed, f"data.sources.{i}.folder")
+            _folder_files(Path(s.folder), s.train_split, s.val_split, s.limit, data.val_fraction, seed, f"data.sources.{i}.folder", s.validation)
             for i, s in enumerate(data.sources)
         ]
         roots = [Path(s.folder) for s in data.sources]
