@@ -170,3 +170,12 @@ def test_evaluate_scores_a_constant_tint_beside_gray(trained, tmp_path):
     for bad in ("12.8", "a,b", "500,0"):
         result = cli("evaluate", run, "--data", photos, "--tint", bad, "--json", tmp_path / "t3.json")
         assert result.exit_code == 2 and "--tint" in result.output and len(result.output.strip().splitlines()) == 1, result.output
+
+
+def test_a_card_counts_the_names_of_a_split_file_not_its_comments(tmp_path):
+    from colorkit.training.pack import _data_uses
+
+    (tmp_path / "group.txt").write_text("# the photos of one group: 2 of them\n\na.jpg\n  b.jpg  \n")
+    recipe = {"data": {"sources": [{"folder": str(tmp_path / "faces" / "images"), "train_split": str(tmp_path / "group.txt")}]}}
+    (use,) = _data_uses(recipe, "research only")
+    assert use == {"name": "faces", "splits": "group (training)", "images": 2, "licence": "research only"}

@@ -79,6 +79,16 @@ def find_images(root: str | Path) -> FoundImages:
     return found
 
 
+def split_names(split_file: str | Path) -> list[str]:
+    """The names a split file lists: one a line, blank lines and ``#`` comments left out."""
+    split_file = Path(split_file)
+    try:
+        lines = split_file.read_text(encoding="utf-8", errors="surrogateescape").splitlines()
+    except OSError as exc:
+        raise ImageError(split_file, f"cannot read split list: {exc.strerror or exc}") from None
+    return [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+
+
 def read_split(root: str | Path, split_file: str | Path) -> tuple[list[Path], list[str]]:
     """Files named in ``split_file`` (one name a line, relative to ``root``) and the names that are missing.
 
@@ -86,11 +96,7 @@ def read_split(root: str | Path, split_file: str | Path) -> tuple[list[Path], li
     Bytes that are not UTF-8 name the same bytes on disk.
     """
     root, split_file = Path(root), Path(split_file)
-    try:
-        lines = split_file.read_text(encoding="utf-8", errors="surrogateescape").splitlines()
-    except OSError as exc:
-        raise ImageError(split_file, f"cannot read split list: {exc.strerror or exc}") from None
-    names = [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+    names = split_names(split_file)
     for name in names:
         if PurePath(name).is_absolute() or ".." in PurePath(name).parts:
             raise ColorkitError(f"{split_file}: {name!r}: names must be relative to {root} and stay inside it (no absolute path, no '..')")

@@ -19,6 +19,7 @@ import torch
 
 from colorkit import checkpoint as ckpt
 from colorkit.build import build_model
+from colorkit.data.images import split_names
 from colorkit.errors import ColorkitError
 from colorkit.files import atomic_write_text, read_jsonl
 from colorkit.inference.colorizer import find_checkpoint
@@ -63,7 +64,7 @@ def _data_uses(recipe: dict, licence: str) -> list[dict]:
         folder = Path(s["folder"])
         name = folder.parent.name if folder.name == "images" else folder.name
         splits = ", ".join(f"{Path(s[k]).stem} ({role})" for k, role in (("train_split", "training"), ("val_split", "model selection")) if k in s)
-        count = len([ln for ln in Path(s["train_split"]).read_text().split() if ln]) if "train_split" in s and Path(s["train_split"]).is_file() else 0
+        count = len(split_names(s["train_split"])) if "train_split" in s and Path(s["train_split"]).is_file() else 0
         uses.append({"name": name, "splits": splits or "all images (training)", "images": count, "licence": licence})
     return uses
 
