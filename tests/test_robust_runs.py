@@ -123,35 +123,70 @@ def train_step(self, batch):
     n = real(self, batch)
     if self.state.step == {step}:  # mid-epoch, after an optimiser step that is not checkpointed yet
         Path({marker!r}).write_text("hanging")
-        time.sleep(300)
+        time.sleep({seconds})
     return n
 
 Trainer._train_step = train_step
 from colorkit.cli import main
-sys.argv = ["colorkit", "run", {recipe!r}, "--set", "train.checkpoint_every_steps=2", "--out", {out!r}]
+sys.argv = ["colorkit", "run", {recipe!r}, "--set", "train.checkpoint_every_steps=2", "--out", {out!r}, *{extra!r}]
 main()
 """
+
+
+def hang_at_step(recipe: Path, tmp_path: Path, step: int, seconds: float, *extra: str, new_session: bool = False) -> subprocess.Popen:
+    """A real ``colorkit run`` that sleeps ``seconds`` after optimiser step ``step``; returns once it is there."""
+    marker = tmp_path / "hanging"
+    code = HANG_AT_STEP.format(step=step, seconds=seconds, marker=str(marker), recipe=str(recipe), out=str(tmp_path / "runs"), extra=list(extra))
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    with open(tmp_path / "log.txt", "w") as log:
+        proc = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=new_session)
+    deadline = time.monotonic() + 240
+    while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert marker.exists(), (tmp_path / "log.txt").read_text()
+    return proc
 
 
 def test_kill_9_mid_epoch_then_resume_matches_the_uninterrupted_run(recipe, reference, tmp_path):
     """A real training process is killed with SIGKILL in the middle of epoch 2 (step 5; the last
     checkpoint is step 4, written because of checkpoint_every_steps = 2). --resume redoes step 5 on."""
-    marker = tmp_path / "hanging"
-    code = HANG_AT_STEP.format(step=5, marker=str(marker), recipe=str(recipe), out=str(tmp_path / "runs"))
-    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    with open(tmp_path / "log.txt", "w") as log:
-        proc = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 240
-        while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGKILL)
-        assert proc.wait(30) == -signal.SIGKILL, (tmp_path / "log.txt").read_text()
+    proc = hang_at_step(recipe, tmp_path, 5, 300)
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait(30) == -signal.SIGKILL, (tmp_path / "log.txt").read_text()
     run = only_run(tmp_path / "runs")
     state = state_of(run)
     assert (state["epoch"], state["batch"], state["step"]) == (1, 1, 4)  # mid-epoch checkpoint
     resumed = cli("run", "--resume", run, "--set", "train.checkpoint_every_steps=2")
     assert resumed.exit_code == 0, resumed.output
     assert_same_training(run, reference)
+
+
+def test_sigterm_to_the_whole_process_group_stops_as_cleanly_as_to_the_main_process(recipe, reference, tmp_path):
+    """``kill -- -PGID``, SLURM and ``pkill -f`` reach the DataLoader workers too. They must leave the
+    signal to the main process, which saves at the step boundary and shuts them down itself."""
+    proc = hang_at_step(recipe, tmp_path, 5, 3, "--set", "data.workers=1", new_session=True)
+    os.killpg(proc.pid, signal.SIGTERM)
+    log = tmp_path / "log.txt"
+    assert proc.wait(60) == 143, log.read_text()
+    assert "interrupted: SIGTERM: saved a resumable checkpoint" in log.read_text() and "Traceback" not in log.read_text()
+    run = only_run(tmp_path / "runs")
+    state = state_of(run)
+    assert (state["epoch"], state["batch"], state["step"]) == (1, 2, 5)  # saved after the step it was in
+    resumed = cli("run", "--resume", run, "--set", "train.checkpoint_every_steps=2")
+    assert resumed.exit_code == 0, resumed.output
+    assert_same_training(run, reference)
+
+
+def test_workers_that_ignore_sigterm_still_exit_when_their_main_process_is_killed(recipe, tmp_path):
+    proc = hang_at_step(recipe, tmp_path, 5, 300, "--set", "data.workers=1")
+    children = [int(pid) for pid in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
+    assert children, "no DataLoader worker to watch"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    deadline = time.monotonic() + 30  # torch's workers look for their parent every 5 s
+    while any(Path(f"/proc/{pid}").exists() for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in children), "an orphaned worker outlived its run"
 
 
 # --- checkpoints that cannot be used ----------------------------------------------------------------------

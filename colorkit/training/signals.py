@@ -44,5 +44,9 @@ class StopSignals:
 
 
 def worker_init(worker_id: int) -> None:
-    """DataLoader workers leave Ctrl-C to the main process, which stops cleanly and shuts them down."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """DataLoader workers leave Ctrl-C and SIGTERM to the main process, which stops cleanly and shuts
+    them down. Both reach the workers too when sent to the process group (a terminal's Ctrl-C,
+    ``kill -- -PGID``, SLURM, ``pkill -f``). A worker whose main process is gone still exits: torch's
+    worker loop checks for its parent."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
