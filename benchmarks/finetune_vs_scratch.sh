@@ -22,7 +22,7 @@ for split in ("val", "test"):
     (out / f"{split}_female.txt").write_text("\n".join(names) + "\n")
     print(f"{split}: {len(names)} female photos")
 PY
-sed '/^init = /d; s/^name = "finetune_faces"/name = "scratch_faces"/' recipes/finetune_faces.toml > "$OUT/scratch_faces.toml"
+sed '/^init = /d; /^freeze_norm_stats = /d; s/^name = "finetune_faces"/name = "scratch_faces"/' recipes/finetune_faces.toml > "$OUT/scratch_faces.toml"
 for recipe in recipes/finetune_faces.toml "$OUT/scratch_faces.toml"; do
   colorkit --quiet run "$recipe" --data "$UTK/images" --split "$OUT/val_female.txt" --out "$OUT/runs" --set "train.max_images=$BUDGET"
 done

@@ -169,6 +169,18 @@ class ModelConfig(_Section):
     name: str = Field("cunet", description="a registered model (`colorkit plugins` lists them)")
     args: dict[str, Any] = Field(default_factory=dict, description="options passed to the model factory")
     init: Optional[str] = Field(None, description="start from these weights instead of random ones: a pretrained model's name (`colorkit models`), a run directory or a checkpoint; `name` and `args` must build the same network")
+    freeze_norm_stats: bool = Field(
+        False,
+        description="keep the batch-norm statistics that `init` came with: the network's BatchNorm layers normalise with them while "
+        "training too (their scale and shift still learn). For fine-tuning on photos unlike the model's training mix, whose own "
+        "statistics would change what every later layer sees (docs/pretrained.md measures it); needs `init`",
+    )
+
+    @model_validator(mode="after")
+    def _frozen_stats_need_init(self) -> "ModelConfig":
+        if self.freeze_norm_stats and not self.init:
+            raise ValueError("model.freeze_norm_stats keeps the statistics of model.init's weights; set model.init, or drop freeze_norm_stats")
+        return self
 
 
 class LossTerm(_Section):

@@ -105,9 +105,9 @@ def test_an_unknown_model_name_lists_the_installed_ones(trained, zoo, tmp_path):
     assert result.exit_code == 2 and "tiny-zo" in result.output and "Did you mean 'tiny-zoo'?" in result.output
 
 
-def _finetune_recipe(root, photos, init, extra=""):
+def _finetune_recipe(root, photos, init, extra="", model_keys=""):
     path = write_recipe(root / "finetune.toml", photos, root / "ft-runs", extra=extra)
-    text = path.read_text().replace('[model]\nname = "cunet"', f'[model]\nname = "cunet"\ninit = "{init}"')
+    text = path.read_text().replace('[model]\nname = "cunet"', f'[model]\nname = "cunet"\ninit = "{init}"\n{model_keys}')
     path.write_text(text)
     return path
 
@@ -156,6 +156,52 @@ def test_init_that_does_not_fit_is_one_line_before_any_run_directory(trained, tm
     assert not (tmp_path / "ft-runs").exists() or not any((tmp_path / "ft-runs").iterdir())
     result = cli("validate", path)
     assert result.exit_code == 2 and fragment in result.output, result.output
+
+
+def _statistics(tensors: dict) -> dict:
+    return {k: v for k, v in tensors.items() if k.endswith((".running_mean", ".running_var", ".num_batches_tracked"))}
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_freeze_norm_stats_keeps_the_starts_batch_norm_statistics_while_the_weights_learn(trained, tmp_path, freeze):
+    _, photos, run, _ = trained
+    path = _finetune_recipe(tmp_path, photos, run, model_keys=f"freeze_norm_stats = {str(freeze).lower()}")
+    result = cli("run", path)
+    assert result.exit_code == 0, result.output
+    start, _ = read_checkpoint(run / "checkpoints" / "best.safetensors")
+    (tuned_run,) = (tmp_path / "ft-runs").iterdir()
+    for name in ("best", "last"):
+        tuned, _ = read_checkpoint(tuned_run / "checkpoints" / f"{name}.safetensors")
+        stats = _statistics(start)
+        assert stats and all(torch.equal(tuned[k], v) for k, v in stats.items()) == freeze, name
+        learned = [k for k in start if k not in stats and not torch.equal(tuned[k], start[k])]
+        assert any(k.endswith("norm.weight") for k in learned) and any(k.endswith("conv.weight") for k in learned), learned[:5]
+
+
+@pytest.mark.parametrize(
+    "init,fragment",
+    [
+        (None, "model.freeze_norm_stats keeps the statistics of model.init's weights; set model.init"),
+        ("INSTANCE_NORM_RUN", "(cunet) has no batch-norm layer, so there are no statistics to keep; drop the key"),
+    ],
+)
+def test_freeze_norm_stats_without_statistics_to_keep_is_refused_in_one_line(trained, tmp_path, init, fragment):
+    _, photos, _, _ = trained
+    if init is None:
+        path = write_recipe(tmp_path / "r.toml", photos, tmp_path / "ft-runs", extra="")
+        path.write_text(path.read_text().replace('[model]\nname = "cunet"', '[model]\nname = "cunet"\nfreeze_norm_stats = true'))
+    else:
+        source = write_recipe(tmp_path / "inorm.toml", photos, tmp_path / "inorm-runs")
+        source.write_text(source.read_text().replace("dilations = [1, 2]", 'dilations = [1, 2], norm = "instance"').replace("epochs = 2", "epochs = 1"))
+        assert cli("run", source).exit_code == 0
+        (init,) = (tmp_path / "inorm-runs").iterdir()
+        path = _finetune_recipe(tmp_path, photos, init, model_keys="freeze_norm_stats = true")
+        path.write_text(path.read_text().replace("dilations = [1, 2]", 'dilations = [1, 2], norm = "instance"'))
+    for command in ("run", "validate"):
+        result = cli(command, path)
+        assert result.exit_code == 2 and fragment in result.output and "model.freeze_norm_stats" in result.output, result.output
+        assert len(result.output.strip().splitlines()) == 1, result.output
+    assert not (tmp_path / "ft-runs").exists() or not any((tmp_path / "ft-runs").iterdir())
 
 
 def test_evaluate_scores_a_constant_tint_beside_gray(trained, tmp_path):

@@ -2,7 +2,7 @@
 and ``colorkit validate`` checks the same way: the losses' own checks of their option values (each
 loss is built; one may load its frozen feature network's weights), the hint sampler's (it is built),
 the network's description (``[hints.spread]``'s skip needs a loss that predicts ab) and ``model.init``
-against the network the recipe builds."""
+against the network the recipe builds (with batch-norm statistics for ``model.freeze_norm_stats``)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,9 @@ def preflight(recipe: Recipe, host, source: str) -> LossSet:
         preprocess = Preprocessors([s.model_dump() for s in recipe.preprocess], host) if recipe.model.init and recipe.preprocess else None
         spec = model_spec(recipe, len(preprocess) if preprocess else 0, losses.out_channels)
         if recipe.model.init:
-            warm_start.check(recipe.model.init, spec, preprocess.specs if preprocess else [], host, hints=hints_meta(recipe))
+            warm_start.check(
+                recipe.model.init, spec, preprocess.specs if preprocess else [], host, hints=hints_meta(recipe), frozen_stats=recipe.model.freeze_norm_stats
+            )
     except RecipeError:
         raise
     except ColorkitError as exc:

@@ -161,7 +161,9 @@ class Trainer:
         self.model = build_model(self.model_spec, host)
         if recipe.model.init and not resume:  # a resumed run has its own weights
             preprocess = self.preprocess.specs if self.preprocess else []
-            warm_start.load(self.model, recipe.model.init, self.model_spec, preprocess, host, hints=self.hints)
+            warm_start.load(
+                self.model, recipe.model.init, self.model_spec, preprocess, host, hints=self.hints, frozen_stats=recipe.model.freeze_norm_stats
+            )
         self.model = self.model.to(self.device)
         if self.world.active and self.device.type == "cuda":
             self.model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.model)  # statistics of the global batch
@@ -372,6 +374,8 @@ class Trainer:
         # after the flip, so the hints match the flipped truth; this rank's offset: its own draws
         hints = self._sample_hints(ab, L, _TRAIN_HINTS, self.state.step, self.batches.offset())
         self.model.train()
+        if self.recipe.model.freeze_norm_stats:
+            warm_start.freeze_norm_stats(self.model)
         self.losses.train()
         with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):
             output = self.train_model(self._inputs(L, extra, hints))

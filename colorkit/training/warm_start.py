@@ -6,6 +6,9 @@ before a run directory is created. One difference is bridged: a recipe with ``[h
 from a model without hint channels (or ``[hints.spread]`` from a hint model without spread channels);
 the weights that read the network input get the channels it lacks as new input channels with zero
 weights, so without hints the start gives exactly the old model's output.
+
+``model.freeze_norm_stats`` keeps the start's batch-norm statistics through the run: see
+:func:`freeze_norm_stats`; the start must have some.
 """
 
 from __future__ import annotations
@@ -38,10 +41,11 @@ def _differences(saved: dict, wanted: dict, added: int) -> list[str]:
     return out
 
 
-def _checked(init: str, spec: dict, preprocess: list[dict], host, hints: dict | None) -> tuple[Path, dict, int]:
+def _checked(init: str, spec: dict, preprocess: list[dict], host, hints: dict | None, frozen_stats: bool) -> tuple[Path, dict, int]:
     """The checkpoint ``init`` names, its tensors (read once) and the number of hint channels its
     network lacks (those of the recipe's ``hints`` settings that come after the saved model's own),
-    after checking that it holds the network ``spec`` describes."""
+    after checking that it holds the network ``spec`` describes (with batch-norm statistics if
+    ``frozen_stats``)."""
     try:
         file = find_checkpoint(init, host)
         tensors, meta = ckpt.read_checkpoint(file)
@@ -59,6 +63,10 @@ def _checked(init: str, spec: dict, preprocess: list[dict], host, hints: dict | 
         raise ColorkitError(
             f"model.init: {init!r} holds a different network than this recipe builds: {'; '.join(differs)}. "
             f"Set [model] and [[preprocess]] as they were trained ({saved.get('name')} with args {saved.get('args')})"
+        )
+    if frozen_stats and not any(key.endswith(".running_mean") for key in tensors):
+        raise ColorkitError(
+            f"model.freeze_norm_stats: {init!r} ({saved.get('name')}) has no batch-norm layer, so there are no statistics to keep; drop the key"
         )
     return file, tensors, added
 
@@ -79,14 +87,23 @@ def _widened(tensors: dict[str, torch.Tensor], model: nn.Module, added: int) -> 
     return out
 
 
-def check(init: str, spec: dict, preprocess: list[dict], host, hints: dict | None = None) -> None:
+def check(init: str, spec: dict, preprocess: list[dict], host, hints: dict | None = None, frozen_stats: bool = False) -> None:
     """Refuse, in one line, weights that do not fit the network ``spec`` describes (nothing is built);
-    ``hints``: the recipe's ``[hints]`` settings (a model with fewer hint channels may start it)."""
-    _checked(init, spec, preprocess, host, hints)
+    ``hints``: the recipe's ``[hints]`` settings (a model with fewer hint channels may start it);
+    ``frozen_stats``: ``model.freeze_norm_stats``, which needs batch-norm statistics in the weights."""
+    _checked(init, spec, preprocess, host, hints, frozen_stats)
 
 
-def load(model: nn.Module, init: str, spec: dict, preprocess: list[dict], host, hints: dict | None = None) -> None:
-    """Check the weights ``init`` names against ``spec`` and copy them into ``model``, reading them once
-    (from a model without hint channels into a hint model: see the module's docstring)."""
-    file, tensors, added = _checked(init, spec, preprocess, host, hints)
+def load(model: nn.Module, init: str, spec: dict, preprocess: list[dict], host, hints: dict | None = None, frozen_stats: bool = False) -> None:
+    """Check the weights ``init`` names against ``spec`` (as :func:`check`) and copy them into ``model``,
+    reading them once (from a model without hint channels into a hint model: see the module's docstring)."""
+    file, tensors, added = _checked(init, spec, preprocess, host, hints, frozen_stats)
     ckpt.load_modules(file, _widened(tensors, model, added) if added else tensors, {"model": model})
+
+
+def freeze_norm_stats(model: nn.Module) -> None:
+    """Put ``model``'s batch-norm layers in eval mode (``model.freeze_norm_stats``): they normalise with
+    their running statistics and no longer update them. Call after ``model.train()``."""
+    for layer in model.modules():
+        if isinstance(layer, nn.modules.batchnorm._BatchNorm):
+            layer.eval()
