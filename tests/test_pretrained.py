@@ -1,6 +1,7 @@
 """A trained run packed as a pretrained model: colour with its name, and fine-tune from it (model.init)."""
 
 import json
+import shutil
 import tomllib
 
 import numpy as np
@@ -176,6 +177,28 @@ def test_freeze_norm_stats_keeps_the_starts_batch_norm_statistics_while_the_weig
         assert stats and all(torch.equal(tuned[k], v) for k, v in stats.items()) == freeze, name
         learned = [k for k in start if k not in stats and not torch.equal(tuned[k], start[k])]
         assert any(k.endswith("norm.weight") for k in learned) and any(k.endswith("conv.weight") for k in learned), learned[:5]
+
+
+def test_a_fine_tune_scores_its_start_on_the_validation_photos_before_training(trained, tmp_path):
+    """With the weights held still (frozen statistics, lr 1e-12) the first epoch must score what the
+    start scored: so the start's score is that of the model.init weights, taken before any step."""
+    _, photos, run, _ = trained
+    path = _finetune_recipe(tmp_path, photos, run, model_keys="freeze_norm_stats = true")
+    result = cli("run", path, "--set", "optim.lr=1e-12", "--set", "train.epochs=1")
+    assert result.exit_code == 0, result.output
+    (tuned,) = (tmp_path / "ft-runs").iterdir()
+    start = read_checkpoint(tuned / "checkpoints" / "last.safetensors")[1]["state"]["start_val"]
+    first = json.loads((tuned / "metrics.jsonl").read_text().splitlines()[0])
+    assert start["val_psnr"] == pytest.approx(first["val_psnr"], abs=1e-4) and start["val_total"] == pytest.approx(first["val_total"], abs=1e-6)
+    assert f"model.init before training: val PSNR {start['val_psnr']:.2f} dB" in result.output
+    assert "val PSNR before training" in result.output and (tuned / "samples" / "epoch-0000.png").is_file()
+    shutil.rmtree(tmp_path / "ft-runs")
+    result = cli("run", path, "--json")  # at the default lr the weights move, and the start stays what it was
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output[result.output.index("{"):])
+    assert summary["start_val"]["val_psnr"] == pytest.approx(start["val_psnr"], abs=1e-6)
+    assert summary["last"]["val_psnr"] != pytest.approx(start["val_psnr"], abs=1e-4)
+    assert read_checkpoint(run / "checkpoints" / "last.safetensors")[1]["state"]["start_val"] is None  # not a fine-tune
 
 
 @pytest.mark.parametrize(

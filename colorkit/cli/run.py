@@ -61,7 +61,7 @@ def _summary(r: TrainResult, as_json: bool = False) -> None:
     last = (read_metrics(r.run_dir) or [{}])[-1]
     tensorboard = r.run_dir / "tensorboard"
     if as_json:
-        keys = ("epochs", "steps", "images", "seconds", "stopped", "train_loss", "val_loss", "bad_files")
+        keys = ("epochs", "steps", "images", "seconds", "stopped", "train_loss", "val_loss", "bad_files", "start_val")
         print_json(dict({k: getattr(r, k) for k in keys}, run_dir=str(r.run_dir), images_per_s=r.images_per_s, last=last,
                         tensorboard=str(tensorboard) if tensorboard.is_dir() else None))
         return
@@ -76,6 +76,8 @@ def _summary(r: TrainResult, as_json: bool = False) -> None:
     ]
     if "val_total" in last:
         rows += [("val loss", f"{last['val_total']:.5f}"), ("val ab-MSE", f"{last['val_ab_mse']:.1f}"), ("val PSNR", f"{last['val_psnr']:.2f} dB")]
+    if r.start_val and "val_psnr" in r.start_val:  # a fine-tune: where it started, on the same photos
+        rows.append(("val PSNR before training", f"{r.start_val['val_psnr']:.2f} dB (model.init)"))
     if "val_psnr_hints" in last:  # a hint model: the same validation photos with their fixed sampled hints
         rows.append(("val PSNR with hints", f"{last['val_psnr_hints']:.2f} dB"))
     if r.bad_files:

@@ -20,6 +20,8 @@ class TrainingState:
     bad_files: int = 0
     done: str | None = None
     """Why the run stopped (None while it goes on)."""
+    start_val: dict | None = None
+    """A run from ``model.init``: the validation metrics of those weights before the first step."""
 
     def to_dict(self) -> dict:
         return asdict(self)

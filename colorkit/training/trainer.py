@@ -64,6 +64,8 @@ class TrainResult:
     train_loss: float
     val_loss: float | None
     bad_files: int
+    start_val: dict | None = None
+    """A run from ``model.init``: the validation metrics of those weights before training."""
 
     @property
     def images_per_s(self) -> float:
@@ -523,6 +525,8 @@ class Trainer:
             self.loggers = loggers
             for line in sorted(self.bad_names):
                 self.console.print(f"[yellow]skipped[/] {escape(printable(line))}", highlight=False, soft_wrap=True)
+            if self.recipe.model.init and s.step == 0 and s.start_val is None and len(self.data.val):
+                self._validate_start()
             progress.start(self.recipe.name, self.budget_images, s.images)
             try:
                 while self.budget.left(s) and s.done is None:
@@ -581,7 +585,15 @@ class Trainer:
             train_loss=record.get("train_loss", float("nan")),
             val_loss=record.get("val_total"),
             bad_files=s.bad_files,
+            start_val=s.start_val,
         )
+
+    def _validate_start(self) -> None:
+        """Score the ``model.init`` weights on the validation photos before the first step (the sample
+        grid ``epoch-0000.png`` shows them), so that the run can be judged against where it started."""
+        self.state.start_val = self._validate_once()
+        if "val_psnr" in self.state.start_val:
+            self.console.print(f"model.init before training: val PSNR {self.state.start_val['val_psnr']:.2f} dB", highlight=False)
 
     def _nothing_trained(self) -> None:
         """An epoch that made no optimiser step (its images became unreadable since the start): an error."""
