@@ -192,12 +192,16 @@ def test_a_fine_tune_scores_its_start_on_the_validation_photos_before_training(t
     assert start["val_psnr"] == pytest.approx(first["val_psnr"], abs=1e-4) and start["val_total"] == pytest.approx(first["val_total"], abs=1e-6)
     assert f"model.init before training: val PSNR {start['val_psnr']:.2f} dB" in result.output
     assert "val PSNR before training" in result.output and (tuned / "samples" / "epoch-0000.png").is_file()
+    assert f"1: val PSNR {first['val_psnr']:.2f} dB (best.safetensors)" in result.output  # one epoch: the best one
     shutil.rmtree(tmp_path / "ft-runs")
     result = cli("run", path, "--json")  # at the default lr the weights move, and the start stays what it was
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output[result.output.index("{"):])
     assert summary["start_val"]["val_psnr"] == pytest.approx(start["val_psnr"], abs=1e-6)
     assert summary["last"]["val_psnr"] != pytest.approx(start["val_psnr"], abs=1e-4)
+    (tuned,) = (tmp_path / "ft-runs").iterdir()
+    records = [json.loads(line) for line in (tuned / "metrics.jsonl").read_text().splitlines()]
+    assert summary["best_epoch"] == min(records, key=lambda rec: rec["val_total"])["epoch"]
     assert read_checkpoint(run / "checkpoints" / "last.safetensors")[1]["state"]["start_val"] is None  # not a fine-tune
 
 

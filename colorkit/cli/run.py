@@ -58,10 +58,11 @@ def run(
 def _summary(r: TrainResult, as_json: bool = False) -> None:
     from colorkit.training.trainer import read_metrics
 
-    last = (read_metrics(r.run_dir) or [{}])[-1]
+    records = read_metrics(r.run_dir) or [{}]
+    last = records[-1]
     tensorboard = r.run_dir / "tensorboard"
     if as_json:
-        keys = ("epochs", "steps", "images", "seconds", "stopped", "train_loss", "val_loss", "bad_files", "start_val")
+        keys = ("epochs", "steps", "images", "seconds", "stopped", "train_loss", "val_loss", "bad_files", "start_val", "best_epoch")
         print_json(dict({k: getattr(r, k) for k in keys}, run_dir=str(r.run_dir), images_per_s=r.images_per_s, last=last,
                         tensorboard=str(tensorboard) if tensorboard.is_dir() else None))
         return
@@ -76,6 +77,9 @@ def _summary(r: TrainResult, as_json: bool = False) -> None:
     ]
     if "val_total" in last:
         rows += [("val loss", f"{last['val_total']:.5f}"), ("val ab-MSE", f"{last['val_ab_mse']:.1f}"), ("val PSNR", f"{last['val_psnr']:.2f} dB")]
+    best = next((rec for rec in records if rec.get("epoch") == r.best_epoch), {})
+    if "val_psnr" in best:  # what `colorkit colorize RUN` uses
+        rows.append(("best epoch", f"{r.best_epoch}: val PSNR {best['val_psnr']:.2f} dB (best.safetensors)"))
     if r.start_val and "val_psnr" in r.start_val:  # a fine-tune: where it started, on the same photos
         rows.append(("val PSNR before training", f"{r.start_val['val_psnr']:.2f} dB (model.init)"))
     if "val_psnr_hints" in last:  # a hint model: the same validation photos with their fixed sampled hints

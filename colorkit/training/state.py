@@ -16,6 +16,8 @@ class TrainingState:
     images: int = 0
     best: float | None = None
     """The best epoch's score (validation loss, else training loss) so far."""
+    best_epoch: int | None = None
+    """The epoch whose weights ``best.safetensors`` holds (None in runs from before it was kept)."""
     seconds: float = 0.0
     bad_files: int = 0
     done: str | None = None

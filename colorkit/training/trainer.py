@@ -66,6 +66,8 @@ class TrainResult:
     bad_files: int
     start_val: dict | None = None
     """A run from ``model.init``: the validation metrics of those weights before training."""
+    best_epoch: int | None = None
+    """The epoch ``best.safetensors`` comes from."""
 
     @property
     def images_per_s(self) -> float:
@@ -494,7 +496,7 @@ class Trainer:
             self.sched.step(monitor)
         score = record.get("val_total", record["train_loss"])
         if s.best is None or not math.isfinite(s.best) or score < s.best:  # NaN: an older run's
-            s.best = score
+            s.best, s.best_epoch = score, s.epoch
             self._save("best", training=False)
         if self.world.main:
             append_jsonl(self.run_dir / "metrics.jsonl", record)
@@ -586,6 +588,7 @@ class Trainer:
             val_loss=record.get("val_total"),
             bad_files=s.bad_files,
             start_val=s.start_val,
+            best_epoch=s.best_epoch,
         )
 
     def _validate_start(self) -> None:
