@@ -164,7 +164,7 @@ def test_kill_9_mid_epoch_then_resume_matches_the_uninterrupted_run(recipe, refe
 def test_sigterm_to_the_whole_process_group_stops_as_cleanly_as_to_the_main_process(recipe, reference, tmp_path):
     """``kill -- -PGID``, SLURM and ``pkill -f`` reach the DataLoader workers too. They must leave the
     signal to the main process, which saves at the step boundary and shuts them down itself."""
-    proc = hang_at_step(recipe, tmp_path, 5, 3, "--set", "data.workers=1", new_session=True)
+    proc = hang_at_step(recipe, tmp_path, 5, 8, "--set", "data.workers=1", new_session=True)  # 8 s to send it in
     os.killpg(proc.pid, signal.SIGTERM)
     log = tmp_path / "log.txt"
     assert proc.wait(60) == 143, log.read_text()
