@@ -170,10 +170,10 @@ def test_freeze_norm_stats_keeps_the_starts_batch_norm_statistics_while_the_weig
     result = cli("run", path)
     assert result.exit_code == 0, result.output
     start, _ = read_checkpoint(run / "checkpoints" / "best.safetensors")
+    stats = _statistics(start)
     (tuned_run,) = (tmp_path / "ft-runs").iterdir()
     for name in ("best", "last"):
         tuned, _ = read_checkpoint(tuned_run / "checkpoints" / f"{name}.safetensors")
-        stats = _statistics(start)
         assert stats and all(torch.equal(tuned[k], v) for k, v in stats.items()) == freeze, name
         learned = [k for k in start if k not in stats and not torch.equal(tuned[k], start[k])]
         assert any(k.endswith("norm.weight") for k in learned) and any(k.endswith("conv.weight") for k in learned), learned[:5]
