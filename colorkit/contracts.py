@@ -159,7 +159,7 @@ def option_problems(schema: type[OptionsSchema], options: dict) -> tuple[Options
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            key = ".".join(str(p) for p in err["loc"]) or None
+            key = ".".join(str(p) for p in err["loc"]) if err["loc"] else None  # an option may be named ""
             if err["type"] == "extra_forbidden":
                 problems.append((key, "unknown option"))
                 continue

@@ -532,7 +532,8 @@ def load_recipe(path: str | Path, overrides: list[str] = (), values: dict[str, A
 def _unknown(key: str, names: list[str], where: str) -> str:
     close = difflib.get_close_matches(key, names, n=1)
     hint = f" Did you mean '{close[0]}'?" if close else ""
-    return f"key '{where}.{key}': unknown option; valid: {', '.join(names) or 'none'}.{hint}"
+    shown = key or '""'  # an option named by the empty string
+    return f"key '{where}.{shown}': unknown option; valid: {', '.join(names) or 'none'}.{hint}"
 
 
 def _check_args(factory, args: dict, fixed: dict, where: str, name: str) -> list[str]:

@@ -46,6 +46,18 @@ def test_an_unknown_option_suggests_the_close_one(tmp_path):
         check(tmp_path, '[model]\nname = "unet"\nargs = { widht = 8 }\n')
 
 
+@pytest.mark.parametrize(
+    "body,where",
+    [
+        ('[model]\nname = "cunet"\nargs = { "" = 8 }\n', "model.args"),  # checked by its Options schema
+        ('[[loss]]\nname = "l1"\nargs = { "" = 8 }\n', "loss.0.args"),
+    ],
+)
+def test_an_option_named_by_the_empty_string_is_refused_in_one_line(tmp_path, body, where):
+    with pytest.raises(RecipeError, match=rf"key '{where}.\"\"': unknown option; valid: "):
+        check(tmp_path, body)
+
+
 def test_three_bad_values_in_three_components_are_one_message_and_nothing_is_built(tmp_path, monkeypatch):
     for cls in (CUNet, RebalancedCELoss, FaceEllipse):
         monkeypatch.setattr(cls, "__init__", lambda *a, **k: pytest.fail("validate built a component"))
