@@ -135,6 +135,7 @@ class DataConfig(_Section):
     limit: Optional[int] = Field(None, ge=1, description="use at most this many training images (chosen by the seed)")
     size: int = Field(256, ge=8, description="network resolution: images are resized to size x size")
     flip: bool = Field(True, description="random horizontal flips while training")
+    crop_scale: float = Field(1.0, gt=0.0, le=1.0, description="random zoomed crops while training: each image is cropped to a square covering between this share of its area and all of it, anywhere inside, and resized back to `size`; 1 keeps whole images")
     sample_crops: int = Field(64, ge=1, description='"sample" source only: random crops per epoch')
     on_bad_file: Literal["skip", "stop"] = Field("skip", description='"skip": leave unreadable images out and count them in the log; "stop": check every image before training and stop, listing the bad ones')
     workers: int = Field(0, ge=0, description="DataLoader worker processes (0 decodes in the main process)")

@@ -22,7 +22,6 @@ from colorkit.plugins import create_host
 from colorkit.preprocess import FaceEllipse, Preprocessor, Preprocessors, gray_u8, part_weight_map
 from colorkit.recipe import check_names, load_recipe
 from colorkit.testing import make_images, write_recipe
-from colorkit.training.trainer import Trainer
 
 
 class Counting(Preprocessor):
@@ -159,18 +158,6 @@ def test_recipe_errors_name_the_key(tmp_path, body, message):
     with pytest.raises(RecipeError) as exc:
         check_names(load_recipe(recipe_file(tmp_path, body)), host, "r.toml")
     assert message in str(exc.value)
-
-
-def test_trainer_flips_extra_channels_with_l_and_ab():
-    fake = types.SimpleNamespace(
-        recipe=types.SimpleNamespace(data=types.SimpleNamespace(flip=True)), seed=3, state=types.SimpleNamespace(step=0), batches=types.SimpleNamespace(offset=lambda: 0)
-    )
-    L = torch.arange(8 * 4, dtype=torch.float32).view(8, 1, 1, 4)
-    ab, extra = L.repeat(1, 2, 1, 1) * 2, L.repeat(1, 3, 1, 1) * 3
-    L2, ab2, extra2, none = Trainer._flip(fake, L, ab, extra, None)
-    flipped = (L2 != L).flatten(1).any(1)
-    assert 0 < int(flipped.sum()) < 8 and none is None
-    assert torch.equal(ab2, L2.repeat(1, 2, 1, 1) * 2) and torch.equal(extra2, L2.repeat(1, 3, 1, 1) * 3)
 
 
 @pytest.mark.slow

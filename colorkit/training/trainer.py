@@ -1,6 +1,6 @@
 """The training loop: a recipe in, a self-describing run directory out.
 
-Data order, flips and sample crops are drawn from the seed, the epoch and the step, and the
+Data order, crops, flips and sample crops are drawn from the seed, the epoch and the step, and the
 checkpoint stores optimiser, schedule and RNG state with the position inside the epoch, so a resumed
 run continues exactly where the checkpoint was written.
 """
@@ -28,7 +28,7 @@ from colorkit.build import build_hint_sampler, build_losses, build_model, build_
 from colorkit.data.dataset import DataSplit, EpochSampler, build_datasets, collate
 from colorkit.data.images import printable
 from colorkit.data.lab import AB_SCALE, lab_to_rgb, rgb_to_lab, rgb_to_model_io
-from colorkit.training import distributed
+from colorkit.training import augment, distributed
 from colorkit.training import warm_start
 from colorkit.errors import ColorkitError
 from colorkit.files import append_jsonl, read_jsonl
@@ -301,14 +301,16 @@ class Trainer:
     def _lr(self) -> float:
         return self.opt.param_groups[0]["lr"]
 
-    def _flip(self, L: torch.Tensor, *others: torch.Tensor | None) -> tuple:
-        """Flip the same random half of the batch in ``L`` and each of ``others`` (ab, extra channels; None stays None)."""
-        if not self.recipe.data.flip:
-            return (L, *others)
-        g = torch.Generator().manual_seed(self.seed * 7_919 + self.state.step)
-        lo = self.batches.offset()  # this rank's place in the global batch, so flips match one process
-        mask = (torch.rand(lo + L.shape[0], generator=g)[lo:] < 0.5).to(L.device).view(-1, 1, 1, 1)
-        return tuple(None if t is None else torch.where(mask, t.flip(-1), t) for t in (L, *others))
+    def _augment(self, rgb: torch.Tensor, extra: torch.Tensor | None) -> tuple:
+        """The batch as ``(L, ab, extra)`` after its random crops (``data.crop_scale``) and flips
+        (``data.flip``), the same in the colour and the preprocessor channels."""
+        data, lo = self.recipe.data, self.batches.offset()  # this rank's place in the global batch
+        if data.crop_scale < 1:
+            rgb, extra = augment.random_crops((rgb, extra), data.crop_scale, self.seed, self.state.step, lo)
+        L, ab = rgb_to_model_io(rgb)
+        if not data.flip:
+            return L, ab, extra
+        return augment.random_flips((L, ab, extra), self.seed, self.state.step, lo)
 
     def _extra(self, batch: dict) -> torch.Tensor | None:
         """The batch's preprocessor channels on the device, or None without preprocessors."""
@@ -374,8 +376,8 @@ class Trainer:
         if n == 0:  # this rank's slice is empty: it still joins the gradient average, with weight 0
             batch = self._empty_batch()
         rgb = batch["rgb"].to(self.device, non_blocking=True).float() / 255.0
-        L, ab, extra = self._flip(*rgb_to_model_io(rgb), self._extra(batch))
-        # after the flip, so the hints match the flipped truth; this rank's offset: its own draws
+        L, ab, extra = self._augment(rgb, self._extra(batch))
+        # after the crops and flips, so the hints match the flipped truth; this rank's offset: its own draws
         hints = self._sample_hints(ab, L, _TRAIN_HINTS, self.state.step, self.batches.offset())
         self.model.train()
         if self.recipe.model.freeze_norm_stats:
