@@ -1,8 +1,8 @@
 """The training loop: a recipe in, a self-describing run directory out.
 
-Data order, crops, flips and sample crops are drawn from the seed, the epoch and the step, and the
-checkpoint stores optimiser, schedule and RNG state with the position inside the epoch, so a resumed
-run continues exactly where the checkpoint was written.
+Data order, zoomed crops, flips and the sample photos' crops are drawn from the seed, the epoch and
+the step; the checkpoint stores optimiser, schedule and RNG state with the position inside the
+epoch, so a resumed run continues exactly where the checkpoint was written.
 """
 
 from __future__ import annotations
@@ -377,7 +377,7 @@ class Trainer:
             batch = self._empty_batch()
         rgb = batch["rgb"].to(self.device, non_blocking=True).float() / 255.0
         L, ab, extra = self._augment(rgb, self._extra(batch))
-        # after the crops and flips, so the hints match the flipped truth; this rank's offset: its own draws
+        # after the crops and flips, so the hints match the truth the network sees; this rank's offset: its own draws
         hints = self._sample_hints(ab, L, _TRAIN_HINTS, self.state.step, self.batches.offset())
         self.model.train()
         if self.recipe.model.freeze_norm_stats:
