@@ -25,8 +25,9 @@ def random_flips(tensors: tuple[torch.Tensor | None, ...], seed: int, step: int,
 
 
 def crop_boxes(n: int, min_area: float, seed: int, step: int, lo: int) -> torch.Tensor:
-    """``(n, 3)``: each image's square crop as (side, x centre, y centre), in units of the image's
-    half-width around its centre: a side between sqrt(min_area) and 1, anywhere inside the image."""
+    """``(n, 3)``: each image's square crop as (side, x centre, y centre): the side a share of the
+    image's width, between sqrt(min_area) and 1; the centre in half-widths from the image's centre,
+    so that the crop lies inside the image."""
     g = torch.Generator().manual_seed(int(np.random.SeedSequence([seed, _CROPS, step]).generate_state(1)[0]))
     u = torch.rand(lo + n, 3, generator=g, dtype=torch.float64)[lo:]
     side = torch.sqrt(min_area + (1 - min_area) * u[:, 0])
