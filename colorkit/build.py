@@ -14,8 +14,8 @@ from colorkit.preprocess import part_weight_map
 from colorkit.recipe import Recipe, device_problem
 
 
-RESERVED_LOGS = ("total", "ab_mse", "psnr", "psnr_hints")
-"""What the trainer logs beside the loss terms (``total`` here, the rest validation's metrics): no term may log as one."""
+RESERVED_LOGS = ("total", "ab_mse", "psnr", "psnr_hints", "teachers")
+"""What the trainer logs beside the loss terms (``total`` here, ``teachers`` with ``[distill]``, the rest validation's metrics): no term may log as one."""
 
 
 class LossSet(nn.Module):

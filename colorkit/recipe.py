@@ -230,6 +230,19 @@ class HintsConfig(_Section):
     spread: Optional[SpreadOptions] = Field(None, description="a `[hints.spread]` table gives the network the hints spread over the regions they fall in as three more channels (edge-aware, by place and lightness; docs/hints.md)")
 
 
+class DistillConfig(_Section):
+    """Distillation (`[distill]`): the losses also score the network against the mean colour of trained teacher models, computed once before training (docs/recipes.md)."""
+
+    teachers: list[str] = Field(
+        min_length=1, max_length=16,
+        description="trained models whose mean colour the network learns too: pretrained models' names (`colorkit models`), run directories or checkpoints; each colours every training image once, mirrored too, at `data.size`",
+    )
+    weight: float = Field(
+        0.5, gt=0.0, le=1.0,
+        description="each step's loss is (1 - weight) x the losses against the truth + weight x the same losses against the teachers' mean; validation always scores against the truth",
+    )
+
+
 class OptimConfig(_Section):
     """The optimiser."""
 
@@ -327,6 +340,7 @@ class Recipe(_Section):
     preprocess: list[PreprocessStep] = Field(default_factory=list, description="preprocessors whose channels join L as network inputs")
     hints: Optional[HintsConfig] = Field(None, description="a `[hints]` section makes a hint model: its network also takes colour hints, simulated from the truth while training")
     loss: list[LossTerm] = Field(default_factory=lambda: [LossTerm(name="mse")], min_length=1)
+    distill: Optional[DistillConfig] = Field(None, description="a `[distill]` section trains the network towards trained teachers' mean colour as well as the truth")
     optim: OptimConfig = Field(default_factory=OptimConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     train: TrainConfig = Field(default_factory=lambda: TrainConfig(epochs=10))
@@ -341,6 +355,15 @@ class Recipe(_Section):
                     f"loss.{i}.source_weights has {len(term.source_weights)} value(s) but the recipe has "
                     f"{len(self.data.sources)} [[data.sources]] entr{'y' if len(self.data.sources) == 1 else 'ies'}: give one per source, in their order"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _distill_needs_fixed_images(self) -> "Recipe":
+        if self.distill is not None and self.data.source == "sample" and not self.data.sources:
+            raise ValueError(
+                'distill: the "sample" source cuts new training crops every epoch, so the teachers cannot colour them once; '
+                "train on a folder (data.source or [[data.sources]])"
+            )
         return self
 
     def to_toml(self, command: str | None = None) -> str:

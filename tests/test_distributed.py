@@ -94,3 +94,19 @@ def test_a_global_batch_that_does_not_split_evenly_is_refused():
     check_batch(6, World(rank=0, size=3))
     with pytest.raises(ColorkitError, match=r"batch_size = 6 .* divisible by the 4 processes"):
         check_batch(6, World(rank=0, size=4))
+
+
+@pytest.mark.slow
+def test_two_processes_distill_what_one_distills(recipe):
+    """Rank 0 colours the training images once; the other rank reads its file and trains on the same targets."""
+    root = recipe.parent
+    _colorkit("run", recipe, "--out", root / "teacher", "--set", "seed=7", cwd=root)
+    (teacher,) = (root / "teacher").iterdir()
+    taught = root / "taught.toml"
+    taught.write_text(recipe.read_text() + f'\n[distill]\nteachers = ["{teacher}"]\nweight = 0.5\n')
+    _colorkit("run", taught, "--out", root / "distill_single", cwd=root)
+    done = _colorkit("run", taught, "--out", root / "distill_ddp", nproc=2, cwd=root)
+    assert done.stdout.count("coloured") + done.stderr.count("coloured") == 1  # rank 0 only
+    (single,) = (root / "distill_single").iterdir()
+    (ddp,) = (root / "distill_ddp").iterdir()
+    _close(_curve(ddp), _curve(single))

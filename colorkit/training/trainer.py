@@ -28,7 +28,7 @@ from colorkit.build import build_hint_sampler, build_losses, build_model, build_
 from colorkit.data.dataset import DataSplit, EpochSampler, build_datasets, collate
 from colorkit.data.images import printable
 from colorkit.data.lab import AB_SCALE, lab_to_rgb, rgb_to_lab, rgb_to_model_io
-from colorkit.training import augment, distributed
+from colorkit.training import augment, distill, distributed
 from colorkit.training import warm_start
 from colorkit.errors import ColorkitError
 from colorkit.files import append_jsonl, read_jsonl
@@ -197,6 +197,14 @@ class Trainer:
             if self.world.main == turn:
                 self.losses.prepare(self._ab_batches, run_dir)
             self.world.barrier()
+        self.teacher_ab = None
+        """The ``[distill]`` teachers' mean ab of every training image (see :mod:`colorkit.training.distill`), or None."""
+        for turn in (True, False) if recipe.distill else ():  # rank 0 computes them, the others read its file
+            if self.world.main == turn:
+                self.teacher_ab = distill.targets(
+                    run_dir, self.data.train, recipe.distill, recipe.data.size, self.device, host, recipe.data.workers, say=lambda line: console.print(line, highlight=False)
+                )
+            self.world.barrier()
         self.aux_opts = self.losses.optimizers()
         if self.world.active and self.aux_opts:
             raise ColorkitError(
@@ -301,16 +309,16 @@ class Trainer:
     def _lr(self) -> float:
         return self.opt.param_groups[0]["lr"]
 
-    def _augment(self, rgb: torch.Tensor, extra: torch.Tensor | None) -> tuple:
-        """The batch as ``(L, ab, extra)`` after its random crops (``data.crop_scale``) and flips
-        (``data.flip``), the same in the colour and the preprocessor channels."""
+    def _augment(self, rgb: torch.Tensor, extra: torch.Tensor | None, teacher: torch.Tensor | None) -> tuple:
+        """The batch as ``(L, ab, extra, teacher)`` after its random crops (``data.crop_scale``) and flips
+        (``data.flip``), the same in the colour, the preprocessor channels and the teachers' ab."""
         data, lo = self.recipe.data, self.batches.offset()  # this rank's place in the global batch
         if data.crop_scale < 1:
-            rgb, extra = augment.random_crops((rgb, extra), data.crop_scale, self.seed, self.state.step, lo)
+            rgb, extra, teacher = augment.random_crops((rgb, extra, teacher), data.crop_scale, self.seed, self.state.step, lo)
         L, ab = rgb_to_model_io(rgb)
         if not data.flip:
-            return L, ab, extra
-        return augment.random_flips((L, ab, extra), self.seed, self.state.step, lo)
+            return L, ab, extra, teacher
+        return augment.random_flips((L, ab, extra, teacher), self.seed, self.state.step, lo)
 
     def _extra(self, batch: dict) -> torch.Tensor | None:
         """The batch's preprocessor channels on the device, or None without preprocessors."""
@@ -376,7 +384,8 @@ class Trainer:
         if n == 0:  # this rank's slice is empty: it still joins the gradient average, with weight 0
             batch = self._empty_batch()
         rgb = batch["rgb"].to(self.device, non_blocking=True).float() / 255.0
-        L, ab, extra = self._augment(rgb, self._extra(batch))
+        teacher = None if self.teacher_ab is None else distill.batch_targets(self.teacher_ab, batch["index"], self.device)
+        L, ab, extra, teacher = self._augment(rgb, self._extra(batch), teacher)
         # after the crops and flips, so the hints match the truth the network sees; this rank's offset: its own draws
         hints = self._sample_hints(ab, L, _TRAIN_HINTS, self.state.step, self.batches.offset())
         self.model.train()
@@ -387,6 +396,11 @@ class Trainer:
             output = self.train_model(self._inputs(L, extra, hints))
         output = output.float()
         total, logs = self.losses(output, ab, L=L, extra=extra, source=self._sources(batch))
+        if teacher is not None:  # the same losses against the teachers' mean; the logged terms stay the truth's
+            taught, _ = self.losses(output, teacher, L=L, extra=extra, source=self._sources(batch))
+            w = self.recipe.distill.weight
+            total = (1 - w) * total + w * taught
+            logs = dict(logs, teachers=float(taught.detach()), total=float(total.detach()))
         if not torch.isfinite(total):
             raise ColorkitError(f"training diverged at step {self.state.step}: loss is {float(total)}; lower optim.lr")
         self.opt.zero_grad(set_to_none=True)
@@ -626,6 +640,9 @@ def start_run(recipe: Recipe, *, source: str = "recipe", host=None, console: Con
     recipe = recipe.model_copy(update={"data": recipe.data.resolved()})
     if recipe.model.init and Path(recipe.model.init).exists():  # a path, not a pretrained model's name
         recipe = recipe.model_copy(update={"model": recipe.model.model_copy(update={"init": str(Path(recipe.model.init).resolve())})})
+    if recipe.distill:  # teachers given as paths, resolved like model.init (names of pretrained models stay)
+        teachers = [str(Path(t).resolve()) if Path(t).exists() else t for t in recipe.distill.teachers]
+        recipe = recipe.model_copy(update={"distill": recipe.distill.model_copy(update={"teachers": teachers})})
     preflight(recipe, host, source)  # loss options and model.init are checked before anything is written
     # rank 0 names and writes the run directory, then tells the others (with its seed)
     run_dir, recipe = world.broadcast((rundir.create(recipe) if world.main else None, recipe))
