@@ -358,11 +358,16 @@ class Recipe(_Section):
         return self
 
     @model_validator(mode="after")
-    def _distill_needs_fixed_images(self) -> "Recipe":
+    def _distill_needs_fixed_images_without_hints(self) -> "Recipe":
         if self.distill is not None and self.data.source == "sample" and not self.data.sources:
             raise ValueError(
                 'distill: the "sample" source cuts new training crops every epoch, so the teachers cannot colour them once; '
                 "train on a folder (data.source or [[data.sources]])"
+            )
+        if self.distill is not None and self.hints is not None:
+            raise ValueError(
+                "distill: the teachers colour without hints, so their colour is no target for a network given hints from the truth; "
+                "train the hint model without [distill] (model.init may start it from a distilled network)"
             )
         return self
 

@@ -146,3 +146,11 @@ def test_distill_on_the_sample_photos_is_refused(setup):
     bad.write_text('name = "s"\n[train]\nepochs = 1\n[distill]\nteachers = ["faces-scenes"]\n')
     with pytest.raises(RecipeError, match='distill: the "sample" source'):
         load_recipe(bad)
+
+
+def test_distill_with_hints_is_refused(setup):
+    root, recipe, _, _ = setup
+    bad = root / "hinted.toml"
+    bad.write_text(recipe.read_text() + '\n[hints]\n\n[distill]\nteachers = ["faces-scenes"]\n')
+    with pytest.raises(RecipeError, match="distill: the teachers colour without hints"):
+        load_recipe(bad)

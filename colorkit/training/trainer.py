@@ -395,9 +395,10 @@ class Trainer:
         with torch.autocast(self.device.type, dtype=self.amp, enabled=self.amp is not None):
             output = self.train_model(self._inputs(L, extra, hints))
         output = output.float()
-        total, logs = self.losses(output, ab, L=L, extra=extra, source=self._sources(batch))
+        source = self._sources(batch)
+        total, logs = self.losses(output, ab, L=L, extra=extra, source=source)
         if teacher is not None:  # the same losses against the teachers' mean; the logged terms stay the truth's
-            taught, _ = self.losses(output, teacher, L=L, extra=extra, source=self._sources(batch))
+            taught, _ = self.losses(output, teacher, L=L, extra=extra, source=source)
             w = self.recipe.distill.weight
             total = (1 - w) * total + w * taught
             logs = dict(logs, teachers=float(taught.detach()), total=float(total.detach()))
