@@ -23,6 +23,7 @@ from colorkit.data.lab import AB_SCALE
 from colorkit.errors import CheckpointError, ColorkitError
 from colorkit.inference.colorizer import Colorizer
 from colorkit.recipe import DistillConfig
+from colorkit.training.signals import worker_init
 
 TARGETS = "distill_ab.npy"
 """The teachers' mean ab of every training image, in the run directory."""
@@ -66,7 +67,7 @@ def targets(run_dir: Path, dataset, config: DistillConfig, size: int, device: to
     t0 = time.perf_counter()
     partial = path.with_name(f"{path.stem}.partial.npy")
     out = np.lib.format.open_memmap(partial, mode="w+", dtype=np.float16, shape=shape)
-    loader = DataLoader(dataset, batch_size=64, collate_fn=collate, num_workers=workers, generator=torch.Generator())
+    loader = DataLoader(dataset, batch_size=64, collate_fn=collate, num_workers=workers, generator=torch.Generator(), worker_init_fn=worker_init)
     for batch in loader:
         if batch["rgb"] is not None:
             photos = list(batch["rgb"].permute(0, 2, 3, 1).numpy())
